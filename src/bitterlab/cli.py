@@ -1,0 +1,244 @@
+"""The ``bitterlab`` command line: a thin typer shell over the engine, analysis and report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from bitterlab.engine.store import DEFAULT_STORE, Store, StoreError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="bitterlab: duels between generic and structured methods across scale, with honest statistics.")
+console = Console(stderr=True)
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="DuckDB results file.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise."""
+    print(f"error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+def _studies(names: list[str] | None, all_: bool):
+    from bitterlab.studies import STUDIES, get_study
+
+    if all_:
+        return list(STUDIES.values())
+    if not names:
+        raise fail("name at least one study, or pass --all (see: bitterlab list)")
+    try:
+        return [get_study(n) for n in names]
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+
+
+def _device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise fail("--device cuda: no CUDA device is available here (use cpu or auto)")
+    if device not in ("cpu", "cuda"):
+        raise fail(f"--device must be cpu, cuda or auto, got {device!r}")
+    return device
+
+
+@app.command("list")
+def list_() -> None:
+    """List the built-in studies, one line each.
+
+    Example: bitterlab list
+    """
+    from bitterlab.studies import STUDIES
+
+    for s in STUDIES.values():
+        roles = " vs ".join(f"{c.name} ({c.role})" for c in s.contenders)
+        print(f"{s.name:<14} {s.claim}  [{roles}]")
+
+
+def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, store: Path,
+                seeds: int | None, retry_failed: bool) -> int:
+    """Run the missing trials of ``studies`` with a progress bar; returns the number of failures."""
+    from bitterlab.engine import make_executor, run_study
+    from bitterlab.study import expand
+
+    try:
+        trials = {s.name: expand(s, budget, seeds=seeds, device=device) for s in studies}
+        ex = make_executor(executor, jobs=jobs)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    failed = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    try:
+        with Store(store) as st, Progress(*columns, console=console) as progress:
+            for s in studies:
+                bar = progress.add_task(f"{s.name} ({budget})", total=len(trials[s.name]))
+
+                def advance(result, bar=bar):
+                    progress.advance(bar)
+
+                from bitterlab.engine.runner import missing
+
+                progress.update(bar, completed=len(trials[s.name]) - len(missing(trials[s.name], st,
+                                                                                  retry_failed=retry_failed)))
+                summary = run_study(trials[s.name], st, ex, retry_failed=retry_failed, on_result=advance)
+                failed += summary.failed
+                console.print(f"{s.name}: {summary.ran} run, {summary.skipped} already in the store, "
+                              f"{summary.failed} failed")
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("interrupted: finished trials are saved; rerun the same command to resume")
+        raise typer.Exit(130) from None
+    return failed
+
+
+@app.command()
+def run(
+    studies: Annotated[list[str] | None, typer.Argument(help="Study names (see bitterlab list).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Run every built-in study.")] = False,
+    budget: Annotated[str, typer.Option(help="quick (CPU, minutes) or full (GPU/cluster, hours).")] = "quick",
+    executor: Annotated[str, typer.Option(help="inline or process.")] = "process",
+    jobs: Annotated[int, typer.Option(help="Worker processes (one torch thread each).")] = 2,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+    store: StoreOpt = DEFAULT_STORE,
+    seeds: Annotated[int | None, typer.Option(help="Override the budget's number of seeds.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Rerun trials stored as failed.")] = False,
+) -> None:
+    """Run the missing trials of studies; safe to interrupt and rerun.
+
+    Example: bitterlab run seasonal --budget quick --jobs 2
+    """
+    chosen = _studies(studies, all_)
+    run_studies(chosen, budget=budget, executor=executor, jobs=jobs, device=_device(device), store=store,
+                seeds=seeds, retry_failed=retry_failed)
+
+
+def _verdicts(study, store: Path, budget: str | None):
+    from bitterlab.analysis import verdict
+
+    try:
+        with Store(store, read_only=True) as st:
+            df = st.frame([study.name])
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    try:
+        return df, verdict(study, df, budget=budget)
+    except LookupError as exc:
+        raise fail(exc.args[0]) from None
+
+
+@app.command("verdict")
+def verdict_(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON (see README).")] = False,
+    budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """The verdict of a study from the store.
+
+    Example: bitterlab verdict seasonal --json
+    """
+    (s,) = _studies([study], False)
+    _, verdicts = _verdicts(s, store, budget)
+    if json_:
+        print(json.dumps(verdicts, indent=2))
+        return
+    for v in verdicts:
+        print(f"[{v['study']} / {v['task']}, budget {v['budget']}] {v['words']}")
+        for w in v["warnings"]:
+            print(f"  warning: {w}")
+
+
+@app.command()
+def report(
+    studies: Annotated[list[str] | None, typer.Argument(help="Studies (default: every study in the store).")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("bitterlab-report"),
+    budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Write the static report (index.html, index.md, one page and PNG per study).
+
+    Example: bitterlab report seasonal --out bitterlab-report
+    """
+    from bitterlab.analysis import verdict
+    from bitterlab.report import write_report
+    from bitterlab.studies import STUDIES
+
+    try:
+        with Store(store, read_only=True) as st:
+            df = st.frame()
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    names = studies or [n for n in STUDIES if (df["study"] == n).any()]
+    chosen = _studies(names, False)
+    entries = []
+    for s in chosen:
+        rows = df[df["study"] == s.name]
+        try:
+            entries.append((s, rows, verdict(s, rows, budget=budget)))
+        except LookupError as exc:
+            raise fail(exc.args[0]) from None
+    if not entries:
+        raise fail(f"no results in {store}: run a study first")
+    index = write_report(out, entries)
+    print(f"report written to {index.resolve()}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file (.parquet or .csv).")],
+    format_: Annotated[str | None, typer.Option("--format", help="parquet or csv (default: from the suffix).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Export every result row to Parquet or CSV.
+
+    Example: bitterlab export results.parquet --format parquet
+    """
+    from bitterlab.engine.store import export as export_frame
+
+    fmt = format_ or out.suffix.lstrip(".")
+    if fmt not in ("parquet", "csv"):
+        raise fail(f"--format must be parquet or csv, got {fmt!r}")
+    try:
+        with Store(store, read_only=True) as st:
+            df = st.frame()
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    path = export_frame(df, out, fmt)
+    print(f"{len(df)} rows written to {path}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("bitterlab-report"),
+    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Run every built-in study at the quick budget, print the verdicts, write the report.
+
+    Example: bitterlab demo
+    """
+    from bitterlab.studies import STUDIES
+
+    studies = list(STUDIES.values())
+    run_studies(studies, budget="quick", executor="process", jobs=jobs, device="cpu", store=store, seeds=None,
+                retry_failed=False)
+    for s in studies:
+        _, verdicts = _verdicts(s, store, "quick")
+        for v in verdicts:
+            print(f"[{v['study']} / {v['task']}] {v['words']}")
+    report(None, out=out, budget="quick", store=store)
+
+
+if __name__ == "__main__":
+    app()

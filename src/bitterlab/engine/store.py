@@ -1,0 +1,157 @@
+"""The store: one DuckDB file, one row per trial, keyed by the trial's hash.
+
+Each result is written in its own transaction by the driver process alone, so an interrupted run
+(Ctrl-C or ``kill -9``) loses at most the trials in flight; DuckDB's write-ahead log keeps the
+file consistent, and the primary key makes a duplicate row impossible.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from bitterlab.engine.result import Result
+
+SCHEMA_VERSION = 1
+DEFAULT_STORE = Path("bitterlab-runs/results.duckdb")
+
+_COLUMNS = """
+    key VARCHAR PRIMARY KEY,
+    study VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    contender VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    x DOUBLE NOT NULL,
+    seed INTEGER NOT NULL,
+    budget VARCHAR NOT NULL,
+    status VARCHAR NOT NULL CHECK (status IN ('ok', 'failed')),
+    reason VARCHAR NOT NULL,
+    metrics VARCHAR NOT NULL,
+    params BIGINT NOT NULL,
+    flops DOUBLE NOT NULL,
+    steps BIGINT NOT NULL,
+    wall_s DOUBLE NOT NULL,
+    device VARCHAR NOT NULL,
+    versions VARCHAR NOT NULL,
+    finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+"""
+FIELDS = ("key", "study", "version", "task", "contender", "role", "x", "seed", "budget", "status", "reason",
+          "metrics", "params", "flops", "steps", "wall_s", "device", "versions")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or written (bad path, no permission, locked by another run)."""
+
+
+class Store:
+    """A DuckDB results file. Use as a context manager; ``read_only`` for analysis."""
+
+    def __init__(self, path: str | Path = DEFAULT_STORE, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def __enter__(self) -> Store:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        try:
+            if self.read_only:
+                if not self.path.exists():
+                    raise StoreError(f"store {self.path} does not exist (run a study first, or pass --store)")
+                self._con = duckdb.connect(str(self.path), read_only=True)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(self.path))
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS results ({_COLUMNS})")
+            self._con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
+            self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        except StoreError:
+            raise
+        except (duckdb.Error, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot open store {self.path}: {first}") from exc
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError("store is not open")
+        return self._con
+
+    def has_results(self) -> bool:
+        tables = self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        return ("results",) in tables
+
+    def keys(self, *, status: str | None = None) -> set[str]:
+        if not self.has_results():
+            return set()
+        sql, args = "SELECT key FROM results", []
+        if status is not None:
+            sql, args = sql + " WHERE status = ?", [status]
+        return {row[0] for row in self.con.execute(sql, args).fetchall()}
+
+    def write(self, result: Result) -> None:
+        """Insert one result in its own transaction; an existing row with the key is replaced."""
+        row = [getattr(result, f) for f in FIELDS]
+        row[FIELDS.index("metrics")] = json.dumps(dict(result.metrics), sort_keys=True)
+        row[FIELDS.index("versions")] = json.dumps(dict(result.versions), sort_keys=True)
+        cols = ", ".join(FIELDS)
+        marks = ", ".join("?" for _ in FIELDS)
+        try:
+            self.con.execute(f"INSERT OR REPLACE INTO results ({cols}) VALUES ({marks})", row)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot write to store {self.path}: {exc}") from exc
+
+    def frame(self, studies: Iterable[str] | None = None) -> pd.DataFrame:
+        """All rows (optionally of some studies), metrics expanded into one column each."""
+        if not self.has_results():
+            return _expand(pd.DataFrame(columns=[*FIELDS, "finished_at"]))
+        sql, args = "SELECT * FROM results", []
+        names = list(studies) if studies is not None else None
+        if names is not None:
+            sql += f" WHERE study IN ({', '.join('?' for _ in names)})"
+            args = names
+        return _expand(self.con.execute(sql + " ORDER BY study, task, contender, x, seed", args).df())
+
+
+def _expand(df: pd.DataFrame) -> pd.DataFrame:
+    """Parse the JSON columns; add one float column per metric (NaN where a row lacks it)."""
+    df = df.copy()
+    metrics = [json.loads(m) if isinstance(m, str) else {} for m in df["metrics"]]
+    df["metrics"] = metrics
+    df["versions"] = [json.loads(v) if isinstance(v, str) else {} for v in df["versions"]]
+    names = sorted({k for m in metrics for k in m})
+    for name in names:
+        column = name if name not in df.columns else f"metric_{name}"
+        df[column] = [float(m.get(name, float("nan"))) for m in metrics]
+    return df
+
+
+def export(df: pd.DataFrame, path: str | Path, fmt: str) -> Path:
+    """Write results to Parquet or CSV (JSON columns kept as JSON text)."""
+    out = df.copy()
+    out["metrics"] = [json.dumps(m, sort_keys=True) for m in out["metrics"]]
+    out["versions"] = [json.dumps(v, sort_keys=True) for v in out["versions"]]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        out.to_parquet(path, index=False)
+    elif fmt == "csv":
+        out.to_csv(path, index=False)
+    else:
+        raise ValueError(f"unknown export format {fmt!r} (use parquet or csv)")
+    return path

@@ -1,0 +1,19 @@
+"""The built-in studies, one module each, registered by name."""
+
+from __future__ import annotations
+
+from bitterlab.study import Study
+from bitterlab.studies import seasonal
+
+STUDIES: dict[str, Study] = {s.name: s for s in (seasonal.STUDY,)}
+
+
+def get_study(name: str) -> Study:
+    """A built-in study by name; ``KeyError`` with the known names otherwise."""
+    try:
+        return STUDIES[name]
+    except KeyError:
+        raise KeyError(f"unknown study {name!r} (known: {', '.join(STUDIES)})") from None
+
+
+__all__ = ["STUDIES", "get_study"]

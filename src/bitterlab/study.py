@@ -1,0 +1,196 @@
+"""Study specs as values: a study expands into trials; a trial is one (contender, scale, seed) run.
+
+A :class:`Study` names a task (or several), two or more :class:`Contender` s, the main
+:class:`Axis` of scale, the metrics and the :class:`Budget` s. :func:`expand` turns it into a
+declared grid of :class:`Trial` s, each a picklable value with a stable :attr:`Trial.key` (a hash
+of the trial spec and the study's version) so that the store can resume without duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["generic", "structured", "reference"]
+ROLES: tuple[str, ...] = ("generic", "structured", "reference")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialOutput:
+    """What a study's trial function returns: metrics (lower is better) and the cost of training."""
+
+    metrics: Mapping[str, float]  # every metric the study declares, lower is better
+    params: int  # trainable parameters of the model (0 for non-parametric methods)
+    flops: float  # training FLOPs (≈ 6 · params · examples · steps for a dense net)
+    steps: int  # optimiser steps (or iterations) taken
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contender:
+    """A method with a role in a duel; ``options`` are passed to the study's trial function."""
+
+    name: str  # short identifier, e.g. "relu-mlp"
+    role: Role  # "generic", "structured" or "reference"
+    description: str = ""  # one line for reports
+    options: Mapping[str, Any] = field(default_factory=dict)  # method switches, e.g. {"fourier": True}
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"contender {self.name!r}: role must be one of {ROLES}, got {self.role!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """A data source of a study, e.g. a synthetic generator with known truth or a real dataset."""
+
+    name: str  # e.g. "synthetic", "elecdemand"
+    description: str = ""  # data and its source, for reports
+    options: Mapping[str, Any] = field(default_factory=dict)  # passed to the trial function
+
+
+@dataclass(frozen=True, kw_only=True)
+class Axis:
+    """The main axis of scale, swept on a log grid declared per budget."""
+
+    name: str  # key under which the value reaches the trial function, e.g. "n_train"
+    label: str  # axis label for plots and words, e.g. "training window (hours)"
+    unit: str = ""  # e.g. "examples"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    """A declared grid: the axis values, the seeds and the training options of one budget."""
+
+    grid: Mapping[str, tuple[float, ...]]  # task name -> axis values (declared before running)
+    seeds: int = 3  # seeds per (task, contender, scale point)
+    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"steps": 400, "width": 32}
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"a budget needs at least one seed, got {self.seeds}")
+        for task, values in self.grid.items():
+            if len(values) == 0 or any(not (v > 0 and math.isfinite(v)) for v in values):
+                raise ValueError(f"grid of task {task!r}: axis values must be positive and finite")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Study:
+    """One question: tasks, contenders, the axis of scale, metrics and budgets.
+
+    ``run`` is a module-level function ``run(trial) -> TrialOutput`` (picklable by reference).
+    """
+
+    name: str  # CLI name, e.g. "seasonal"
+    claim: str  # the claim under test, in quotes
+    question: str  # the question the verdict answers
+    version: str  # bump when the trial function changes meaning; part of every trial key
+    run: Callable[[Trial], TrialOutput]
+    tasks: tuple[Task, ...]
+    contenders: tuple[Contender, ...]
+    axis: Axis
+    metric: str  # the verdict's main metric (lower is better)
+    metrics: tuple[str, ...]  # every metric the trial function returns
+    budgets: Mapping[str, Budget]  # "quick" and "full"
+    references: tuple[str, ...] = ()  # anchors, e.g. "Ziyin et al. 2020, NeurIPS"
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.contenders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"study {self.name!r}: contender names must be unique, got {names}")
+        roles = {c.role for c in self.contenders}
+        if not {"generic", "structured"} <= roles:
+            raise ValueError(f"study {self.name!r}: needs a generic and a structured contender")
+        if self.metric not in self.metrics:
+            raise ValueError(f"study {self.name!r}: main metric {self.metric!r} not in {self.metrics}")
+        task_names = {t.name for t in self.tasks}
+        for bname, budget in self.budgets.items():
+            if set(budget.grid) != task_names:
+                raise ValueError(f"study {self.name!r}: budget {bname!r} must give a grid for each task")
+
+    def contender(self, name: str) -> Contender:
+        for c in self.contenders:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trial:
+    """One run: (study, task, contender, scale point, seed) with everything the function needs."""
+
+    study: str
+    version: str
+    task: str
+    contender: str
+    role: Role
+    x: float  # value on the main axis
+    seed: int
+    budget: str
+    config: Mapping[str, Any]  # task options | contender options | budget options | {axis: x}
+    run: Callable[[Trial], TrialOutput]
+    device: str = "cpu"  # not part of the key: results are keyed by what is computed, not where
+
+    @property
+    def key(self) -> str:
+        """sha256 of the canonical JSON of the spec and the study version (first 16 bytes, hex)."""
+        spec = {
+            "study": self.study,
+            "version": self.version,
+            "task": self.task,
+            "contender": self.contender,
+            "x": float(self.x),
+            "seed": int(self.seed),
+            "config": self.config,
+            "run": f"{self.run.__module__}.{self.run.__qualname__}",
+        }
+        blob = json.dumps(spec, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def expand(study: Study, budget: str = "quick", *, seeds: int | None = None, device: str = "cpu") -> list[Trial]:
+    """The declared grid of a study at a budget: tasks × contenders × axis values × seeds.
+
+    Seeds are 0..n-1 and shared across contenders, so results are paired by seed (same data
+    window, same noise) and differences between contenders can be bootstrapped over seeds.
+    """
+    if budget not in study.budgets:
+        raise ValueError(f"study {study.name!r} has no budget {budget!r} (has: {', '.join(study.budgets)})")
+    spec = study.budgets[budget]
+    n_seeds = spec.seeds if seeds is None else seeds
+    if n_seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {n_seeds}")
+    trials = []
+    for task in study.tasks:
+        for contender in study.contenders:
+            for x in spec.grid[task.name]:
+                config = {**task.options, **contender.options, **spec.options, study.axis.name: x}
+                for seed in range(n_seeds):
+                    trials.append(
+                        Trial(
+                            study=study.name,
+                            version=study.version,
+                            task=task.name,
+                            contender=contender.name,
+                            role=contender.role,
+                            x=float(x),
+                            seed=seed,
+                            budget=budget,
+                            config=config,
+                            run=study.run,
+                            device=device,
+                        )
+                    )
+    return trials
+
+
+def log_grid(low: float, high: float, n: int, *, integer: bool = True) -> tuple[float, ...]:
+    """``n`` log-spaced values from ``low`` to ``high`` inclusive (rounded to integers by default)."""
+    if not (0 < low < high) or n < 2:
+        raise ValueError("log_grid needs 0 < low < high and n >= 2")
+    ratio = (high / low) ** (1 / (n - 1))
+    values = [low * ratio**i for i in range(n)]
+    return tuple(float(round(v)) if integer else v for v in values)

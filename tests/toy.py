@@ -1,0 +1,40 @@
+"""A toy study for engine tests: trials are cheap, and their config can make them fail on purpose."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from bitterlab.engine.run import Diverged
+from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput
+
+
+def run(trial: Trial) -> TrialOutput:
+    c = trial.config
+    if c.get("sleep"):
+        time.sleep(float(c["sleep"]))
+    if c.get("die") and trial.x == c["die"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if c.get("raise") and trial.x == c["raise"]:
+        raise ValueError("bad data on purpose")
+    if c.get("diverge") and trial.x == c["diverge"]:
+        raise Diverged("loss is nan at step 3")
+    noise = np.random.default_rng(trial.seed).normal(0, 0.01)
+    slope = 0.5 if c.get("structured") else 0.3
+    value = float("nan") if c.get("nan") == trial.x else 2.0 * trial.x ** -slope + 0.1 + noise
+    return TrialOutput(metrics={"loss": value, "other": value * 2}, params=10, flops=60.0 * trial.x, steps=1)
+
+
+def study(**options) -> Study:
+    return Study(
+        name="toy", claim="toy claim", question="toy?", version="1", run=run,
+        tasks=(Task(name="a"),),
+        contenders=(Contender(name="g", role="generic"),
+                    Contender(name="s", role="structured", options={"structured": True})),
+        axis=Axis(name="n", label="examples"),
+        metric="loss", metrics=("loss", "other"),
+        budgets={"quick": Budget(grid={"a": (10.0, 100.0, 1000.0)}, seeds=2, options=options)},
+    )
