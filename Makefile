@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/bitterlab demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q -n 2 --doctest-modules src/bitterlab tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

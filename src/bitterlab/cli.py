@@ -240,5 +240,95 @@ def demo(
     report(None, out=out, budget="quick", store=store)
 
 
+def _parse(spec: str):
+    from bitterlab.geometry import parse_distribution
+
+    try:
+        return parse_distribution(spec)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def distance(
+    p: Annotated[str, typer.Argument(help="First distribution, e.g. normal:0,1 or points:0,1,2@0.2,0.3,0.5.")],
+    q: Annotated[str, typer.Argument(help="Second distribution (kinds: normal, mvn, points, categorical, samples).")],
+    reg: Annotated[float, typer.Option(help="Entropic regularisation for Sinkhorn (discrete pairs).")] = 0.05,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print every distance defined for two distributions ("not defined" and why, otherwise).
+
+    Example: bitterlab distance normal:0,1 normal:3,2
+    """
+    from bitterlab import geometry as g
+
+    a, b = _parse(p), _parse(q)
+    measures = {"KL(p||q)": lambda: g.kl(a, b), "KL(q||p)": lambda: g.kl(b, a), "JS": lambda: g.js(a, b),
+                "TV": lambda: g.tv(a, b), "Hellinger": lambda: g.hellinger(a, b),
+                "Fisher-Rao": lambda: g.fisher_rao(a, b), "W1": lambda: g.wasserstein(a, b, 1),
+                "W2": lambda: g.wasserstein(a, b, 2), f"Sinkhorn(reg={reg:g})": lambda: g.sinkhorn(a, b, reg)}
+    values = {}
+    for name, fn in measures.items():
+        try:
+            values[name] = fn()
+        except ValueError as exc:
+            values[name] = f"not defined: {exc}"
+    if json_:
+        print(json.dumps({k: (v if isinstance(v, str) else (None if v == float("inf") else v))
+                          for k, v in values.items()}, indent=2))
+        return
+    for name, v in values.items():
+        print(f"{name:<20} {v if isinstance(v, str) else f'{v:.6g}'}")
+
+
+@app.command()
+def regimes(
+    eps: Annotated[float, typer.Option(help="Offset of the second point mass in the disjoint regime.")] = 0.1,
+) -> None:
+    """The discrete / shared-support / disjoint-support table, and W's continuity as eps -> 0.
+
+    Example: bitterlab regimes --eps 0.01
+    """
+    from bitterlab.geometry import continuity_table, regimes_table
+
+    rows = regimes_table(eps)
+    names = [k for k in rows[0] if k not in ("regime", "pair")]
+    print(f"{'regime':<18}" + "".join(f"{n:>12}" for n in names) + "   pair")
+    for r in rows:
+        cells = "".join(f"{('n/a' if r[n] is None else f'{r[n]:.4g}'):>12}" for n in names)
+        print(f"{r['regime']:<18}{cells}   {r['pair']}")
+    print("\npoint masses at 0 and eps: W is continuous in eps, KL / TV / JS jump")
+    cont = continuity_table()
+    print("".join(f"{k:>10}" for k in cont[0]))
+    for r in cont:
+        print("".join(f"{v:>10.4g}" for v in r.values()))
+
+
+@app.command()
+def geodesic(
+    p: Annotated[str, typer.Argument(help="Start distribution (1-D), e.g. normal:-3,1.")],
+    q: Annotated[str, typer.Argument(help="End distribution (1-D), e.g. normal:3,1.")],
+    out: Annotated[Path, typer.Option(help="Output .gif or .mp4.")] = Path("geodesic.gif"),
+    frames: Annotated[int, typer.Option(help="Number of frames.")] = 30,
+    fps: Annotated[int, typer.Option(help="Frames per second.")] = 10,
+) -> None:
+    """Animate the Fisher-Rao, Wasserstein and mixture paths from P to Q side by side.
+
+    Example: bitterlab geodesic normal:-3,1 normal:3,1 --out geodesic.gif
+    """
+    from bitterlab.geometry import geodesic_animation
+
+    a, b = _parse(p), _parse(q)
+    with Progress(TextColumn("frames"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("frames", total=frames)
+        try:
+            path = geodesic_animation(a, b, out, frames=frames, fps=fps,
+                                      progress=lambda i, n: progress.update(bar, completed=i))
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    print(f"animation written to {path}")
+
+
 if __name__ == "__main__":
     app()
