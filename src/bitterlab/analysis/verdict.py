@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.compare import per_scale
+from bitterlab.analysis.scaling import compare, fit_summary, fit_with_bootstrap
 from bitterlab.study import Study
 
 LEVEL = 0.9
@@ -44,6 +46,17 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
     if len(failed):
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
+    fits, comparison = None, {"exchange_rate": None, "crossover": None}
+    xs = sorted(set(ok["x"]))
+    if len(xs) >= 2 and max(xs) / min(xs) < 10**1.5:
+        warnings.append(f"the measured range spans {np.log10(max(xs) / min(xs)):.2f} decades (less than 1.5)")
+    try:
+        curves = {c.name: fit_with_bootstrap(ok[ok["contender"] == c.name], study.metric)
+                  for c in study.contenders if (ok["contender"] == c.name).any()}
+        fits = {name: fit_summary(cf, LEVEL) for name, cf in curves.items()}
+        comparison = compare(curves[generic.name], curves[structured.name], LEVEL)
+    except (ValueError, KeyError) as exc:
+        warnings.append(f"no scaling fit: {exc}")
     verdict = {
         "study": study.name,
         "task": task,
@@ -52,9 +65,9 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         "contenders": [{"name": c.name, "role": c.role} for c in study.contenders],
         "per_scale": [asdict(s) for s in scales],
         "winner_at_largest": scales[-1].winner if scales else None,
-        "fits": None,
-        "exchange_rate": None,
-        "crossover": None,
+        "fits": fits,
+        "exchange_rate": comparison["exchange_rate"],
+        "crossover": comparison["crossover"],
         "failed_trials": int(len(failed)),
         "budget": budget,
         "level": LEVEL,
@@ -102,5 +115,17 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
     if v["failed_trials"]:
         text += f"{v['failed_trials']} trial(s) failed and are counted, not dropped. "
     if v["fits"] is None:
-        text += "No curve is fitted yet, so nothing is said beyond the measured range."
+        return (text + "No curve could be fitted, so nothing is said beyond the measured range.").strip()
+    ex, cross = v["exchange_rate"], v["crossover"]
+    if ex is None:
+        text += (f"Fitted curves (E + A·x^-α): the generic curve's floor lies above the structured loss at "
+                 f"{_fmt(last['x'])}, so no amount of extra data reaches it on these fits (exchange rate undefined). ")
+    else:
+        rng = "" if ex["low"] is None else f" ({int(LEVEL * 100)}% interval {_fmt(ex['low'])} to {_fmt(ex['high'])})"
+        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {_fmt(ex['value'])}x the data{rng} to match "
+                 f"{structured}" + (" — an extrapolation of the generic curve beyond the measured range. "
+                                   if ex["value"] > 1 else ". "))
+    if cross["p_within"] is not None:
+        text += (f"Probability that the curves cross inside the measured range: {cross['p_within']:.2f}; "
+                 f"within 10x beyond it (extrapolation): {cross['p_beyond_10x']:.2f}.")
     return text.strip()

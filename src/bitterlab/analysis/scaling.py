@@ -1,0 +1,114 @@
+"""Uncertainty on fits and the numbers derived from them: bootstrap over seeds, the exchange rate
+and the crossover of two curves.
+
+Bootstrap (Efron & Tibshirani 1993, ch. 6): seeds are resampled with replacement (the whole curve of a
+seed at once, since a seed's data is shared across scales), the power law is refitted to each
+resample, and every derived number is computed per resample; intervals are percentiles at ``level``.
+
+Exchange rate at x (design.md): k(x) = L_g⁻¹(L_s(x)) / x, the factor of extra data the generic
+contender needs to reach the structured one's loss; ``None`` where the generic curve never reaches
+that loss (L_s(x) ≤ E_g). Crossover: the first x where L_g − L_s changes sign, searched on a dense log
+grid inside the measured range and up to 10x beyond it (extrapolation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bitterlab.analysis.fit import PowerLaw, fit_power_law
+
+N_BOOT = 100
+BEYOND = 10.0  # how far past the largest measured scale the crossover is extrapolated
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurveFit:
+    """A fit and its bootstrap replicates (``None`` where a resample could not be fitted)."""
+
+    fit: PowerLaw
+    replicates: tuple[PowerLaw | None, ...]
+    x_min: float
+    x_max: float
+
+
+def _interval(values, level: float) -> dict[str, float | None]:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
+    if len(v) == 0:
+        return {"low": None, "high": None}
+    a = (1 - level) / 2
+    return {"low": float(np.quantile(v, a)), "high": float(np.quantile(v, 1 - a))}
+
+
+def fit_with_bootstrap(rows: pd.DataFrame, y: str, *, x: str = "x", seed_col: str = "seed",
+                       n_boot: int = N_BOOT, rng_seed: int = 0) -> CurveFit:
+    """Fit ``y`` vs ``x`` over all rows; bootstrap by resampling seeds (or rows if there is one seed)."""
+    xs, ys = rows[x].to_numpy(float), rows[y].to_numpy(float)
+    fit = fit_power_law(xs, ys)
+    rng = np.random.default_rng(rng_seed)
+    groups = [g.index.to_numpy() for _, g in rows.groupby(seed_col)] if seed_col in rows else []
+    if len(groups) < 2:  # one seed: resample points instead
+        groups = [np.array([i]) for i in rows.index]
+    reps = []
+    for _ in range(n_boot):
+        pick = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+        sample = rows.loc[pick]
+        try:
+            reps.append(fit_power_law(sample[x].to_numpy(float), sample[y].to_numpy(float), n_starts=1))
+        except ValueError:
+            reps.append(None)
+    return CurveFit(fit=fit, replicates=tuple(reps), x_min=float(xs.min()), x_max=float(xs.max()))
+
+
+def fit_summary(cf: CurveFit, level: float) -> dict[str, dict[str, float | None]]:
+    """Each parameter with its bootstrap interval, and the loss at 10x the largest scale (extrapolated)."""
+    reps = [r for r in cf.replicates if r is not None]
+    out = {}
+    for name in ("E", "A", "alpha"):
+        out[name] = {"value": getattr(cf.fit, name), **_interval([getattr(r, name) for r in reps], level)}
+    far = BEYOND * cf.x_max
+    out["loss_at_10x"] = {"value": float(cf.fit(far)), "x": far, **_interval([float(r(far)) for r in reps], level)}
+    return out
+
+
+def exchange_rate(generic: PowerLaw, structured: PowerLaw, x: float) -> float | None:
+    """k(x) = L_g⁻¹(L_s(x)) / x; None where the generic curve never reaches L_s(x)."""
+    needed = generic.inverse(float(structured(x)))
+    return None if needed is None else needed / x
+
+
+def first_crossing(generic: PowerLaw, structured: PowerLaw, low: float, high: float) -> float | None:
+    """The first x in [low, high] where L_g − L_s changes sign (log-grid search), or None."""
+    grid = np.geomspace(low, high, 400)
+    diff = generic(grid) - structured(grid)
+    change = np.nonzero(np.sign(diff[1:]) != np.sign(diff[:-1]))[0]
+    if len(change) == 0:
+        return None
+    i = change[0]
+    # linear interpolation of the sign change in log x
+    t = diff[i] / (diff[i] - diff[i + 1])
+    return float(np.exp(np.log(grid[i]) + t * (np.log(grid[i + 1]) - np.log(grid[i]))))
+
+
+def compare(generic: CurveFit, structured: CurveFit, level: float) -> dict[str, dict[str, float | None] | None]:
+    """Exchange rate at the largest common scale and crossover probabilities, with intervals."""
+    low = max(generic.x_min, structured.x_min)
+    high = min(generic.x_max, structured.x_max)
+    rate = exchange_rate(generic.fit, structured.fit, high)
+    pairs = [(g, s) for g, s in zip(generic.replicates, structured.replicates, strict=True) if g and s]
+    rates = [exchange_rate(g, s, high) for g, s in pairs]
+    exchange = None if rate is None else {"value": rate, "x": high, **_interval(rates, level),
+                                          "p_unreachable": float(np.mean([r is None for r in rates])) if rates else None}
+    within = [first_crossing(g, s, low, high) for g, s in pairs]
+    beyond = [first_crossing(g, s, high, BEYOND * high) for g, s in pairs]
+    where = [w if w is not None else b for w, b in zip(within, beyond, strict=True)]
+    crossover = {
+        "p_within": float(np.mean([w is not None for w in within])) if pairs else None,
+        "p_beyond_10x": float(np.mean([w is None and b is not None for w, b in zip(within, beyond, strict=True)]))
+        if pairs else None,
+        "point": first_crossing(generic.fit, structured.fit, low, BEYOND * high),
+        **_interval([w for w in where if w is not None], level),
+    }
+    return {"exchange_rate": exchange, "crossover": crossover}
