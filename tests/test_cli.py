@@ -10,7 +10,7 @@ from bitterlab.studies.seasonal import STUDY
 from bitterlab.study import expand
 
 runner = CliRunner()
-VERBS = ["list", "run", "verdict", "report", "export", "demo"]
+VERBS = ["list", "run", "verdict", "report", "export", "demo", "fit", "distance", "regimes", "geodesic"]
 
 
 @pytest.mark.parametrize("verb", VERBS)

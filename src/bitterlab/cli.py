@@ -240,6 +240,90 @@ def demo(
     report(None, out=out, budget="quick", store=store)
 
 
+def _read_results_csv(path: Path, xs: list[str], y: str, group: str, seed: str | None):
+    """Read and validate a bring-your-own results CSV; raise fail() naming the culprit."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise fail(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise fail(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    for col in [*xs, y, group] + ([seed] if seed else []):
+        if col not in df.columns:
+            raise fail(f"{path}: no column {col!r} (columns: {', '.join(map(str, df.columns))})")
+    for col in [*xs, y]:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | ~values.map(lambda v: v == v and abs(v) != float("inf"))
+        if bad.any():
+            row = int(bad.idxmax()) + 2  # 1-based, after the header line
+            raise fail(f"{path}: column {col!r} row {row}: {df[col].iloc[row - 2]!r} is not a finite number")
+        if (values <= 0).any():
+            row = int((values <= 0).idxmax()) + 2
+            raise fail(f"{path}: column {col!r} row {row}: {values.iloc[row - 2]} is not positive")
+        df[col] = values
+    df[group] = df[group].astype(str)
+    return df
+
+
+@app.command()
+def fit(
+    file: Annotated[Path, typer.Argument(help="CSV of results, one row per (group, scale[, seed]).")],
+    x: Annotated[list[str], typer.Option("--x", help="Scale column; give two for L(N, D) = E + A/N^a + B/D^b.")],
+    y: Annotated[str, typer.Option("--y", help="Loss column (lower is better, positive).")],
+    group: Annotated[str, typer.Option("--group", help="Column naming the method/contender.")],
+    seed: Annotated[str | None, typer.Option("--seed", help="Seed column: bootstrap resamples seeds.")] = None,
+    reference: Annotated[str | None, typer.Option(help="Group the others are compared with (default: first).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Fit scaling curves to your own results: fits with 90% intervals, exchange rates, crossovers.
+
+    Example: bitterlab fit results.csv --x n_train --y test_loss --group model --seed seed
+    """
+    from bitterlab.analysis.fit import fit_power_law
+    from bitterlab.analysis.scaling import compare, fit_summary, fit_with_bootstrap, two_axis_summary
+
+    if len(x) not in (1, 2):
+        raise fail("--x takes one column (one-axis fit) or two (two-axis fit)")
+    df = _read_results_csv(file, x, y, group, seed)
+    groups = list(dict.fromkeys(df[group]))
+    ref = reference or groups[0]
+    if ref not in groups:
+        raise fail(f"--reference {ref!r} is not a value of column {group!r} (values: {', '.join(groups)})")
+    out: dict = {"fits": {}, "comparisons": []}
+    try:
+        if len(x) == 2:
+            for g in groups:
+                rows = df[df[group] == g]
+                out["fits"][g] = two_axis_summary(rows[x[0]], rows[x[1]], rows[y], level=0.9)
+        else:
+            curves = {}
+            for g in groups:
+                rows = df[df[group] == g].reset_index(drop=True).rename(columns={x[0]: "x"})
+                rows["seed"] = rows[seed] if seed else 0
+                fit_power_law(rows["x"], rows[y])  # validates point counts before the bootstrap
+                curves[g] = fit_with_bootstrap(rows, y)
+                out["fits"][g] = fit_summary(curves[g], 0.9)
+            for g in groups:
+                if g != ref:
+                    out["comparisons"].append({"group": g, "reference": ref, **compare(curves[g], curves[ref], 0.9)})
+    except ValueError as exc:
+        raise fail(f"{file}: group {g!r}: {exc}") from None
+    if json_:
+        print(json.dumps(out, indent=2))
+        return
+    for g, params in out["fits"].items():
+        cells = ", ".join(f"{k}={v['value']:.4g} [{v['low']:.3g}, {v['high']:.3g}]" if v["low"] is not None
+                          else f"{k}={v['value']:.4g}" for k, v in params.items() if "value" in v)
+        print(f"{g}: {cells}")
+    for c in out["comparisons"]:
+        ex, cr = c["exchange_rate"], c["crossover"]
+        rate = "unreachable" if ex is None else f"{ex['value']:.3g}x at x={ex['x']:.3g}"
+        print(f"{c['group']} vs {c['reference']}: exchange rate {rate}; P(cross within range)={cr['p_within']:.2f}, "
+              f"P(cross within 10x beyond, extrapolated)={cr['p_beyond_10x']:.2f}")
+
+
 def _parse(spec: str):
     from bitterlab.geometry import parse_distribution
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.fit import PowerLaw, fit_power_law
+from bitterlab.analysis.fit import PowerLaw, fit_power_law, fit_two_axis
 
 N_BOOT = 100
 BEYOND = 10.0  # how far past the largest measured scale the crossover is extrapolated
@@ -112,3 +112,20 @@ def compare(generic: CurveFit, structured: CurveFit, level: float) -> dict[str, 
         **_interval([w for w in where if w is not None], level),
     }
     return {"exchange_rate": exchange, "crossover": crossover}
+
+
+def two_axis_summary(n, d, y, *, level: float = 0.9, n_boot: int = N_BOOT, rng_seed: int = 0) -> dict:
+    """The two-axis fit (Hoffmann et al. 2022, eq. (2)) with a bootstrap over rows: each parameter as
+    ``{value, low, high}``."""
+    n, d, y = (np.asarray(v, float) for v in (n, d, y))
+    fit = fit_two_axis(n, d, y)
+    rng = np.random.default_rng(rng_seed)
+    reps = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        try:
+            reps.append(fit_two_axis(n[i], d[i], y[i], n_starts=2))
+        except ValueError:
+            continue
+    return {name: {"value": getattr(fit, name), **_interval([getattr(r, name) for r in reps], level)}
+            for name in ("E", "A", "B", "alpha", "beta")}
