@@ -37,14 +37,14 @@ def fisher_rao_geodesic(p: Normal, q: Normal) -> Callable[[float], Normal]:
     if not (isinstance(p, Normal) and isinstance(q, Normal)):
         raise undefined("fisher_rao_geodesic", p, q, "implemented for two univariate normals or two categoricals")
     (x0, y0), (x1, y1) = halfplane(p), halfplane(q)
-    if np.isclose(x0, x1, rtol=0, atol=1e-12):
+    if abs(x1 - x0) <= 1e-7 * max(y0, y1):  # (numerically) equal means: the vertical geodesic
         def vertical(t: float) -> Normal:
             t = _check_t(t)
-            return Normal(p.mean, float(y0 * (y1 / y0) ** t))
+            return Normal((1 - t) * p.mean + t * q.mean, float(y0 * (y1 / y0) ** t))
         return vertical
     c = ((x1**2 + y1**2) - (x0**2 + y0**2)) / (2 * (x1 - x0))
     r = np.hypot(x0 - c, y0)
-    s0, s1 = np.arctanh((x0 - c) / r), np.arctanh((x1 - c) / r)
+    s0, s1 = np.arcsinh((x0 - c) / y0), np.arcsinh((x1 - c) / y1)  # sinh s = (x − c)/y on the arc
 
     def arc(t: float) -> Normal:
         t = _check_t(t)
