@@ -81,3 +81,21 @@ def test_three_outcomes_are_distinguished():
     assert out["inside"]["p_within"] > 0.9 and out["inside"]["low"] < 1e3 < out["inside"]["high"]
     assert out["beyond"]["p_within"] < 0.1 and out["beyond"]["p_beyond_10x"] > 0.9
     assert out["never"]["p_within"] < 0.1 and out["never"]["p_beyond_10x"] < 0.1
+
+
+def test_shape_warnings_fire_on_ill_behaved_curves_only():
+    from bitterlab.analysis.scaling import shape_warnings
+
+    rng = np.random.default_rng(0)
+    xs = np.geomspace(100, 1e4, 6)
+    good = pd.DataFrame([(x, s, (0.2 + 5 * x**-0.5) * np.exp(rng.normal(0, 0.01))) for x in xs for s in range(3)],
+                        columns=["x", "seed", "loss"])
+    assert shape_warnings(good, "loss", "g") == []
+    bumpy = good.copy()
+    bumpy.loc[bumpy["x"] == xs[3], "loss"] *= 3  # a rise far beyond seed noise, and an influential point
+    found = shape_warnings(bumpy, "loss", "g")
+    assert any("non-monotone" in w and f"{xs[3]:g}" in w for w in found)
+    # the curve turns up at its last point: the robust fit ignores it, and then hangs on the first scale
+    lever = good.copy()
+    lever.loc[lever["x"] == xs[-1], "loss"] = 1.2 * (0.2 + 5 * xs[-2] ** -0.5)
+    assert any("driven by few points" in w for w in shape_warnings(lever, "loss", "g"))

@@ -129,3 +129,33 @@ def two_axis_summary(n, d, y, *, level: float = 0.9, n_boot: int = N_BOOT, rng_s
             continue
     return {name: {"value": getattr(fit, name), **_interval([getattr(r, name) for r in reps], level)}
             for name in ("E", "A", "B", "alpha", "beta")}
+
+
+def shape_warnings(rows: pd.DataFrame, y: str, name: str, *, x: str = "x") -> list[str]:
+    """Warnings about a contender's curve: means that rise with scale beyond seed noise (non-monotone),
+    and a fit driven by one scale (leaving it out moves the exponent by more than half, or the loss at
+    10x by more than 25 %)."""
+    out = []
+    stats = rows.groupby(x)[y].agg(["mean", "std", "count"]).sort_index()
+    se = (stats["std"].fillna(0) / np.sqrt(stats["count"])).to_numpy()
+    m = stats["mean"].to_numpy()
+    rises = [i for i in range(1, len(m)) if m[i] - m[i - 1] > 2 * np.hypot(se[i], se[i - 1])]
+    if rises:
+        xs = ", ".join(f"{stats.index[i]:g}" for i in rises)
+        out.append(f"{name}: non-monotone curve — the mean {y} rises beyond seed noise at {xs}")
+    if len(m) >= 4:
+        full = fit_power_law(rows[x], rows[y])
+        far = BEYOND * float(rows[x].max())
+        for value in stats.index:
+            keep = rows[rows[x] != value]
+            try:
+                loo = fit_power_law(keep[x], keep[y])
+            except ValueError:
+                continue
+            moved_alpha = abs(loo.alpha - full.alpha) > 0.5 * abs(full.alpha)
+            moved_far = abs(loo(far) - full(far)) > 0.25 * abs(full(far))
+            if moved_alpha or moved_far:
+                out.append(f"{name}: fit driven by few points — leaving out x={value:g} moves α from "
+                           f"{full.alpha:.3g} to {loo.alpha:.3g} and the loss at 10x from {full(far):.3g} to {loo(far):.3g}")
+                break
+    return out

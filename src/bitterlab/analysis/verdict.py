@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.compare import per_scale
-from bitterlab.analysis.scaling import compare, fit_summary, fit_with_bootstrap
+from bitterlab.analysis.scaling import compare, fit_summary, fit_with_bootstrap, shape_warnings
 from bitterlab.study import Study
 
 LEVEL = 0.9
@@ -54,6 +54,9 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         curves = {c.name: fit_with_bootstrap(ok[ok["contender"] == c.name], study.metric)
                   for c in study.contenders if (ok["contender"] == c.name).any()}
         fits = {name: fit_summary(cf, LEVEL) for name, cf in curves.items()}
+        for c in study.contenders:
+            if c.name in curves:
+                warnings += shape_warnings(ok[ok["contender"] == c.name], study.metric, c.name)
         comparison = compare(curves[generic.name], curves[structured.name], LEVEL)
     except (ValueError, KeyError) as exc:
         warnings.append(f"no scaling fit: {exc}")
