@@ -73,6 +73,15 @@ def fit_summary(cf: CurveFit, level: float) -> dict[str, dict[str, float | None]
     return out
 
 
+def fit_band(cf: CurveFit, level: float, n: int = 40) -> list[dict[str, float | bool | None]]:
+    """The fitted curve and its pointwise bootstrap band from the smallest scale to 10x the largest;
+    ``extrapolated`` marks points beyond the measured range."""
+    reps = [r for r in cf.replicates if r is not None]
+    grid = np.geomspace(cf.x_min, BEYOND * cf.x_max, n)
+    return [{"x": float(x), "value": float(cf.fit(x)), "extrapolated": bool(x > cf.x_max * (1 + 1e-9)),
+             **_interval([float(r(x)) for r in reps], level)} for x in grid]
+
+
 def exchange_rate(generic: PowerLaw, structured: PowerLaw, x: float) -> float | None:
     """k(x) = L_g⁻¹(L_s(x)) / x; None where the generic curve never reaches L_s(x)."""
     needed = generic.inverse(float(structured(x)))

@@ -4,7 +4,8 @@ One verdict per task. Keys every script may rely on: ``study``, ``task``, ``axis
 (lower is better), ``contenders`` ([{name, role}]), ``per_scale`` ([{x, winner, difference, low,
 high}]; difference = L_generic − L_structured), ``winner_at_largest``, ``fits``, ``exchange_rate``,
 ``crossover``, ``failed_trials``. More keys: ``budget``, ``level``, ``n_trials``, ``seeds``,
-``warnings``, ``words``.
+``warnings``, ``words``, ``bands`` (per contender, the fitted curve with its pointwise interval
+to 10x the largest scale, extrapolated points marked).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.compare import per_scale
-from bitterlab.analysis.scaling import compare, fit_summary, fit_with_bootstrap, shape_warnings
+from bitterlab.analysis.scaling import compare, fit_band, fit_summary, fit_with_bootstrap, shape_warnings
 from bitterlab.study import Study
 
 LEVEL = 0.9
@@ -46,7 +47,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
     if len(failed):
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
-    fits, comparison = None, {"exchange_rate": None, "crossover": None}
+    fits, bands, comparison = None, None, {"exchange_rate": None, "crossover": None}
     xs = sorted(set(ok["x"]))
     if len(xs) >= 2 and max(xs) / min(xs) < 10**1.5:
         warnings.append(f"the measured range spans {np.log10(max(xs) / min(xs)):.2f} decades (less than 1.5)")
@@ -54,6 +55,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         curves = {c.name: fit_with_bootstrap(ok[ok["contender"] == c.name], study.metric)
                   for c in study.contenders if (ok["contender"] == c.name).any()}
         fits = {name: fit_summary(cf, LEVEL) for name, cf in curves.items()}
+        bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
         for c in study.contenders:
             if c.name in curves:
                 warnings += shape_warnings(ok[ok["contender"] == c.name], study.metric, c.name)
@@ -72,6 +74,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         "exchange_rate": comparison["exchange_rate"],
         "crossover": comparison["crossover"],
         "failed_trials": int(len(failed)),
+        "bands": bands,
         "budget": budget,
         "level": LEVEL,
         "n_trials": int(len(rows)),

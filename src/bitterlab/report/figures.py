@@ -15,9 +15,12 @@ from bitterlab.study import Study  # noqa: E402
 ROLE_STYLE = {"generic": ("tab:red", "o"), "structured": ("tab:blue", "s"), "reference": ("tab:gray", "^")}
 
 
-def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None) -> Figure:
+def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
+                 verdicts: list[dict] | None = None) -> Figure:
     """Log–log curves of ``metric`` vs the main axis: one panel per task, one point per seed, the
-    mean over seeds joined by a line; failed trials are counted in the legend."""
+    mean over seeds; with ``verdicts``, the fitted curves with their 90% bands (extrapolation dashed)
+    and the crossover marked. Failed trials are counted in the legend."""
+    by_task = {v["task"]: v for v in verdicts or []}
     metric = metric or study.metric
     tasks = [t.name for t in study.tasks if (df["task"] == t.name).any()]
     fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5.2 * max(len(tasks), 1), 4.0), squeeze=False)
@@ -31,7 +34,21 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None) -
             label = f"{c.name} ({c.role})" + (f", {n_failed} failed" if n_failed else "")
             ax.scatter(ok["x"], ok[metric], color=color, marker=marker, alpha=0.35, s=18)
             means = ok.groupby("x")[metric].mean()
-            ax.plot(means.index, means.to_numpy(), color=color, marker=marker, label=label)
+            band = ((by_task.get(task) or {}).get("bands") or {}).get(c.name)
+            if band and metric == study.metric:
+                ax.plot(means.index, means.to_numpy(), color=color, marker=marker, linestyle="none", label=label)
+                inside = [b for b in band if not b["extrapolated"]]
+                beyond = [b for b in band if b["extrapolated"]]
+                for part, style in ((inside, "-"), (inside[-1:] + beyond, "--")):
+                    ax.plot([b["x"] for b in part], [b["value"] for b in part], color=color, linestyle=style)
+                shown = [b for b in band if b["low"] is not None]
+                ax.fill_between([b["x"] for b in shown], [b["low"] for b in shown], [b["high"] for b in shown],
+                                color=color, alpha=0.15, linewidth=0)
+            else:
+                ax.plot(means.index, means.to_numpy(), color=color, marker=marker, label=label)
+        cross = ((by_task.get(task) or {}).get("crossover") or {}).get("point")
+        if cross and metric == study.metric:
+            ax.axvline(cross, color="black", linestyle=":", linewidth=1, label=f"crossover ≈ {cross:.3g}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{study.name} / {task}")

@@ -31,7 +31,7 @@ def write_report(out: Path, entries: list[tuple[Study, pd.DataFrame, list[dict[s
     for study, rows, verdicts in entries:
         budget = verdicts[0]["budget"]
         rows = rows[rows["budget"] == budget]
-        fig = study_figure(study, rows)
+        fig = study_figure(study, rows, verdicts=verdicts)
         fig.savefig(out / f"{study.name}.png", dpi=110)
         plt.close(fig)
         table = results_table(rows, study.metric)
