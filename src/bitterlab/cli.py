@@ -237,6 +237,8 @@ def demo(
         _, verdicts = _verdicts(s, store, "quick")
         for v in verdicts:
             print(f"[{v['study']} / {v['task']}] {v['words']}")
+            for w in v["warnings"]:
+                print(f"  warning: {w}")
     report(None, out=out, budget="quick", store=store)
 
 
