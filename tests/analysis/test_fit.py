@@ -99,3 +99,19 @@ def test_shape_warnings_fire_on_ill_behaved_curves_only():
     lever = good.copy()
     lever.loc[lever["x"] == xs[-1], "loss"] = 1.2 * (0.2 + 5 * xs[-2] ** -0.5)
     assert any("driven by few points" in w for w in shape_warnings(lever, "loss", "g"))
+
+
+def test_held_out_check_prefers_the_law_on_a_power_law_and_the_baseline_on_a_plateau():
+    from bitterlab.analysis.scaling import held_out_check
+
+    xs = np.geomspace(100, 1e4, 6)
+    law = pd.DataFrame([(x, 0.0, 5 * x**-0.5) for x in xs], columns=["x", "seed", "loss"])
+    check = held_out_check(law, "loss")
+    assert check["x"] == pytest.approx(1e4)
+    assert check["power_law_error"] < 1e-3 < check["last_value_error"]
+    # falls like a power law, then stops at the largest scale: the law over-predicts the gain
+    plateau = law.copy()
+    plateau.loc[plateau["x"] == xs[-1], "loss"] = float(law.loc[law["x"] == xs[-2], "loss"].iloc[0])
+    check = held_out_check(plateau, "loss")
+    assert check["last_value_error"] == pytest.approx(0.0) and check["power_law_error"] > 0.1
+    assert held_out_check(law[law["x"] < 1000], "loss") is None

@@ -168,3 +168,21 @@ def shape_warnings(rows: pd.DataFrame, y: str, name: str, *, x: str = "x") -> li
                            f"{full.alpha:.3g} to {loo.alpha:.3g} and the loss at 10x from {full(far):.3g} to {loo(far):.3g}")
                 break
     return out
+
+
+def held_out_check(rows: pd.DataFrame, y: str, *, x: str = "x") -> dict[str, float] | None:
+    """Fit on every scale but the largest and predict the largest: the power law against the
+    last-value baseline (the mean at the second-largest scale carried forward). Errors are
+    |log prediction − log mean| at the held-out scale; ``None`` with fewer than 4 scales."""
+    scales = sorted(rows[x].unique())
+    if len(scales) < 4:
+        return None
+    train = rows[rows[x] < scales[-1]]
+    target = float(rows[rows[x] == scales[-1]][y].mean())
+    try:
+        law = fit_power_law(train[x], train[y])
+    except ValueError:
+        return None
+    last = float(train[train[x] == scales[-2]][y].mean())
+    return {"x": float(scales[-1]), "power_law_error": float(abs(np.log(law(scales[-1])) - np.log(target))),
+            "last_value_error": float(abs(np.log(last) - np.log(target)))}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.compare import per_scale
-from bitterlab.analysis.scaling import compare, fit_band, fit_summary, fit_with_bootstrap, shape_warnings
+from bitterlab.analysis.scaling import compare, fit_band, fit_summary, fit_with_bootstrap, held_out_check, shape_warnings
 from bitterlab.study import Study
 
 LEVEL = 0.9
@@ -58,7 +58,15 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
         for c in study.contenders:
             if c.name in curves:
-                warnings += shape_warnings(ok[ok["contender"] == c.name], study.metric, c.name)
+                mine = ok[ok["contender"] == c.name]
+                warnings += shape_warnings(mine, study.metric, c.name)
+                check = held_out_check(mine, study.metric)
+                fits[c.name]["held_out"] = check
+                if check and check["power_law_error"] > check["last_value_error"]:
+                    warnings.append(f"{c.name}: fitted on the smaller scales, the power law predicts the largest "
+                                    f"scale worse than carrying the last value forward (log error "
+                                    f"{check['power_law_error']:.3g} vs {check['last_value_error']:.3g}): "
+                                    "treat its extrapolation with suspicion")
         comparison = compare(curves[generic.name], curves[structured.name], LEVEL)
     except (ValueError, KeyError) as exc:
         warnings.append(f"no scaling fit: {exc}")
