@@ -68,6 +68,7 @@ def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, 
                 seeds: int | None, retry_failed: bool) -> int:
     """Run the missing trials of ``studies`` with a progress bar; returns the number of failures."""
     from bitterlab.engine import make_executor, run_study
+    from bitterlab.engine.runner import missing
     from bitterlab.study import expand
 
     try:
@@ -86,10 +87,8 @@ def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, 
                 def advance(result, bar=bar):
                     progress.advance(bar)
 
-                from bitterlab.engine.runner import missing
-
-                progress.update(bar, completed=len(trials[s.name]) - len(missing(trials[s.name], st,
-                                                                                  retry_failed=retry_failed)))
+                todo = missing(trials[s.name], st, retry_failed=retry_failed)
+                progress.update(bar, completed=len(trials[s.name]) - len(todo))
                 summary = run_study(trials[s.name], st, ex, retry_failed=retry_failed, on_result=advance)
                 failed += summary.failed
                 console.print(f"{s.name}: {summary.ran} run, {summary.skipped} already in the store, "
