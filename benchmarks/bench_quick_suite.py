@@ -1,0 +1,35 @@
+"""Wall time of every built-in study at the quick budget on this machine (what `make demo` runs),
+against the budget of 90 s per study, with 2 worker processes, into a fresh temporary store.
+
+Run: .venv/bin/python benchmarks/bench_quick_suite.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from bitterlab.engine import ProcessExecutor, Store, run_study
+from bitterlab.studies import STUDIES
+from bitterlab.study import expand
+
+TARGET_S = 90.0
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "r.duckdb") as store:
+        total = 0.0
+        for study in STUDIES.values():
+            trials = expand(study, "quick")
+            start = time.perf_counter()
+            summary = run_study(trials, store, ProcessExecutor(jobs=2))
+            took = time.perf_counter() - start
+            total += took
+            print(f"{study.name}: {summary.ran} trials, {summary.failed} failed, {took:.1f} s "
+                  f"({took / TARGET_S:.2f} of the {TARGET_S:.0f} s quick budget)")
+        print(f"quick suite: {total:.1f} s for {len(STUDIES)} studies")
+
+
+if __name__ == "__main__":
+    main()
