@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
-from bitterlab.analysis import bootstrap_mean_interval, per_scale
+from bitterlab.analysis import per_scale, t_interval
 
 
 def _frame(rows):
@@ -26,17 +27,25 @@ def test_pairs_by_seed_and_skips_scales_without_both():
     rows = [("g", 10, 0, 2.0), ("g", 10, 1, 1.0), ("s", 10, 1, 3.0), ("g", 100, 0, 1.0)]
     (o,) = per_scale(_frame(rows), "loss", "g", "s")
     assert o.n_seeds == 1 and o.difference == pytest.approx(-2.0) and o.winner == "g"
+    assert o.low is None and o.high is None and not o.decisive  # one pair: no interval, never decisive
+
+
+def test_t_interval_matches_scipy():
+    values = np.array([0.3, -0.1, 0.5, 0.2])
+    low, high = t_interval(values, level=0.9)
+    ref = stats.t.interval(0.9, 3, loc=values.mean(), scale=stats.sem(values))
+    assert (low, high) == pytest.approx(ref)
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(-10, 10), min_size=2, max_size=20))
-def test_bootstrap_interval_brackets_the_mean_within_the_data_range(values):
-    low, high = bootstrap_mean_interval(np.array(values), level=0.9, n_boot=500)
-    assert min(values) - 1e-9 <= low <= high <= max(values) + 1e-9
+def test_t_interval_contains_the_mean(values):
+    low, high = t_interval(np.array(values))
+    mean = float(np.mean(values))
+    assert low <= mean + 1e-9 and mean - 1e-9 <= high
 
 
-def test_bootstrap_interval_roughly_covers_for_many_seeds():
+def test_t_interval_covers_90_percent_even_with_three_seeds():
     rng = np.random.default_rng(0)
-    hits = sum(low <= 0 <= high for low, high in
-               (bootstrap_mean_interval(rng.normal(0, 1, 30), n_boot=1000, seed=i) for i in range(300)))
-    assert 0.83 <= hits / 300 <= 0.95  # nominal 0.9; percentile bootstrap runs a little short at n=30
+    hits = sum(low <= 0 <= high for low, high in (t_interval(rng.normal(0, 1, 3)) for _ in range(4000)))
+    assert 0.88 <= hits / 4000 <= 0.92  # exact for normal data: s.e. of the share 0.005

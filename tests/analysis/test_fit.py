@@ -4,10 +4,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bitterlab.analysis.fit import PowerLaw, fit_power_law, fit_two_axis
-from bitterlab.analysis.scaling import compare, exchange_rate, first_crossing, fit_with_bootstrap
+from bitterlab.analysis import FAMILIES, fit_points, fit_two_axis, replicates
+from bitterlab.analysis.curves import FamilyCurves, first_crossing
+from bitterlab.analysis.scaling import Points, compare, exchange_rates, fit_contender, select_family, shape_warnings
 
 CHINCHILLA = Path(__file__).resolve().parents[3] / "shared" / "data" / "chinchilla_epoch_replication.csv"
+POW3 = FAMILIES["pow3"]
+
+
+def _curve(family="pow3", **params):
+    return FamilyCurves(FAMILIES[family], FAMILIES[family].encode(**params))
+
+
+def _points(law, xs, seeds, sigma, rng):
+    x = np.repeat(np.asarray(xs, float), seeds)
+    cluster = np.tile(np.arange(seeds), len(xs))
+    y = law(x) * np.exp(rng.normal(0, sigma, len(x))) if sigma else law(x)
+    return Points(x=x, y=y, cluster=cluster, n_clusters=seeds)
 
 
 @pytest.mark.skipif(not CHINCHILLA.exists(), reason=f"reference data not found at {CHINCHILLA}")
@@ -24,94 +37,116 @@ def test_chinchilla_refit_reproduces_besiroglu_et_al_2024():
 
 @pytest.mark.parametrize("E, A, alpha", [(0.5, 3.0, 0.4), (0.0, 10.0, 0.25), (1.2, 50.0, 1.1)])
 def test_exact_power_laws_are_recovered(E, A, alpha):
-    x = np.geomspace(10, 1e5, 9)
-    f = fit_power_law(x, E + A * x**-alpha)
-    assert f.alpha == pytest.approx(alpha, rel=1e-3)
-    assert f.A == pytest.approx(A, rel=1e-2)
-    assert f.E == pytest.approx(E, abs=1e-3)
+    pts = _points(lambda x: E + A * x**-alpha, np.geomspace(10, 1e5, 9), 1, 0.0, None)
+    p = fit_points(pts, family="pow3", n_boot=20).best.params()
+    assert p["alpha"][0] == pytest.approx(alpha, rel=1e-3)
+    assert p["A"][0] == pytest.approx(A, rel=1e-2)
+    assert p["E"][0] == pytest.approx(E, abs=1e-3)
 
 
 def test_bad_input():
+    reps = replicates(1)
     with pytest.raises(ValueError, match="at least 3 distinct"):
-        fit_power_law([1, 2, 2], [1, 1, 1])
+        fit_contender(Points(x=np.array([1.0, 2, 2]), y=np.ones(3), cluster=np.zeros(3, int), n_clusters=1), reps)
     with pytest.raises(ValueError, match="positive"):
-        fit_power_law([1, 2, 3], [1, -1, 1])
+        fit_contender(Points(x=np.array([1.0, 2, 3]), y=np.array([1.0, -1, 1]), cluster=np.zeros(3, int),
+                             n_clusters=1), reps)
 
 
 def test_exchange_rate_closed_form():
-    g, s = PowerLaw(E=0.0, A=1.0, alpha=0.5), PowerLaw(E=0.0, A=0.5, alpha=0.5)
+    g, s = _curve(E=0.0, A=1.0, alpha=0.5), _curve(E=0.0, A=0.5, alpha=0.5)
     # L_g(kx) = L_s(x)  ⇔  (kx)^-½ = ½ x^-½  ⇔  k = 4, at every x
-    assert exchange_rate(g, s, 100.0) == pytest.approx(4.0)
+    assert exchange_rates(g, s, 100.0)[0] == pytest.approx(4.0, rel=1e-6)
+    # with floors: 0.1 + 2(kx)^-½ = 0.1 + x^-½ at x = 100  ⇒  k = 4 as well
+    assert exchange_rates(_curve(E=0.1, A=2.0, alpha=0.5), _curve(E=0.1, A=1.0, alpha=0.5), 100.0)[0] == \
+        pytest.approx(4.0, rel=1e-6)
     # a generic floor above the structured loss: unreachable
-    assert exchange_rate(PowerLaw(E=1.0, A=1.0, alpha=0.5), PowerLaw(E=0.1, A=1.0, alpha=0.5), 1e4) is None
+    assert np.isinf(exchange_rates(_curve(E=1.0, A=1.0, alpha=0.5), _curve(E=0.1, A=1.0, alpha=0.5), 1e4)[0])
 
 
 def test_crossings_closed_form():
     # L_g = x^-0.5 (steeper) and L_s = 0.1 x^-0.25 cross where x^-0.25 = 0.1, x = 10^4
-    g, s = PowerLaw(E=0.0, A=1.0, alpha=0.5), PowerLaw(E=0.0, A=0.1, alpha=0.25)
-    assert first_crossing(g, s, 10, 1e6) == pytest.approx(1e4, rel=0.01)
-    assert first_crossing(g, s, 10, 1e3) is None  # never inside this range
-    parallel = PowerLaw(E=0.0, A=2.0, alpha=0.5)
-    assert first_crossing(parallel, g, 1, 1e9) is None  # a constant ratio never crosses
+    g, s = _curve(E=0.0, A=1.0, alpha=0.5), _curve(E=0.0, A=0.1, alpha=0.25)
+    assert first_crossing(g, s, 10, 1e6)[0] == pytest.approx(1e4, rel=1e-6)
+    assert np.isnan(first_crossing(g, s, 10, 1e3)[0])  # never inside this range
+    parallel = _curve(E=0.0, A=2.0, alpha=0.5)
+    assert np.isnan(first_crossing(parallel, g, 1, 1e9)[0])  # a constant ratio never crosses
 
 
-def _curves(rows_g, rows_s):
-    frame = lambda rows: pd.DataFrame(rows, columns=["x", "seed", "loss"])  # noqa: E731
-    return (fit_with_bootstrap(frame(rows_g), "loss", n_boot=60), fit_with_bootstrap(frame(rows_s), "loss", n_boot=60))
-
-
-def _simulate(law, xs, seeds, sigma, rng):
-    return [(x, s, law(x) * np.exp(rng.normal(0, sigma))) for x in xs for s in range(seeds)]
+def _pair(law_g, law_s, xs, seeds, sigma, rng):
+    reps = replicates(seeds)
+    return (fit_contender(_points(law_g, xs, seeds, sigma, rng), reps, family="pow3", leave_one_out=False),
+            fit_contender(_points(law_s, xs, seeds, sigma, rng), reps, family="pow3", leave_one_out=False))
 
 
 def test_three_outcomes_are_distinguished():
     rng = np.random.default_rng(1)
     xs = np.geomspace(100, 1e4, 6)
-    steep = PowerLaw(E=0.0, A=10.0, alpha=0.5)
-    # crosses inside: steep generic meets a flatter structured curve at x = 10^3
-    flat_mid = PowerLaw(E=0.0, A=10.0 * 1e3**-0.25, alpha=0.25)
-    # crosses beyond: they meet at 5·10^4 (5x past the last point)
-    flat_far = PowerLaw(E=0.0, A=10.0 * 5e4**-0.25, alpha=0.25)
-    # gap persists: the structured curve is lower by a constant factor
-    lower = PowerLaw(E=0.0, A=5.0, alpha=0.5)
-    out = {}
-    for name, s_law in [("inside", flat_mid), ("beyond", flat_far), ("never", lower)]:
-        g, s = _curves(_simulate(steep, xs, 5, 0.01, rng), _simulate(s_law, xs, 5, 0.01, rng))
-        out[name] = compare(g, s, 0.9)["crossover"]
+    steep = lambda x: 10.0 * x**-0.5  # noqa: E731
+    flat_mid = lambda x: 10.0 * 1e3**-0.25 * x**-0.25  # noqa: E731  crosses the steep curve at 10^3
+    flat_far = lambda x: 10.0 * 5e4**-0.25 * x**-0.25  # noqa: E731  at 5·10^4, 5x past the last point
+    lower = lambda x: 5.0 * x**-0.5  # noqa: E731  a constant factor: never
+    out = {name: compare(*_pair(steep, law, xs, 5, 0.01, rng), 0.9)["crossover"]
+           for name, law in [("inside", flat_mid), ("beyond", flat_far), ("never", lower)]}
     assert out["inside"]["p_within"] > 0.9 and out["inside"]["low"] < 1e3 < out["inside"]["high"]
     assert out["beyond"]["p_within"] < 0.1 and out["beyond"]["p_beyond_10x"] > 0.9
-    assert out["never"]["p_within"] < 0.1 and out["never"]["p_beyond_10x"] < 0.1
+    assert out["beyond"]["low"] < 5e4 < out["beyond"]["high"]
+    assert out["never"]["p_within"] < 0.1 and out["never"]["p_beyond_10x"] < 0.1 and out["never"]["point"] is None
+
+
+def test_exchange_rate_interval_covers_the_truth_and_unreachable_is_null():
+    rng = np.random.default_rng(2)
+    xs = np.geomspace(100, 1e4, 6)
+    g, s = _pair(lambda x: 0.2 + 20 * x**-0.5, lambda x: 0.2 + 5 * x**-0.5, xs, 5, 0.02, rng)
+    ex = compare(g, s, 0.9)["exchange_rate"]
+    assert ex["low"] < 16 < ex["high"] and ex["extrapolated"]  # 20 (kx)^-½ = 5 x^-½ ⇒ k = 16
+    g, s = _pair(lambda x: 0.5 + 20 * x**-0.5, lambda x: 0.2 + 5 * x**-0.5, xs, 5, 0.02, rng)
+    assert compare(g, s, 0.9)["exchange_rate"] is None  # the generic floor 0.5 lies above 0.25
 
 
 def test_shape_warnings_fire_on_ill_behaved_curves_only():
-    from bitterlab.analysis.scaling import shape_warnings
-
     rng = np.random.default_rng(0)
     xs = np.geomspace(100, 1e4, 6)
-    good = pd.DataFrame([(x, s, (0.2 + 5 * x**-0.5) * np.exp(rng.normal(0, 0.01))) for x in xs for s in range(3)],
-                        columns=["x", "seed", "loss"])
-    assert shape_warnings(good, "loss", "g") == []
-    bumpy = good.copy()
-    bumpy.loc[bumpy["x"] == xs[3], "loss"] *= 3  # a rise far beyond seed noise, and an influential point
-    found = shape_warnings(bumpy, "loss", "g")
+    law = lambda x: 0.2 + 5 * x**-0.5  # noqa: E731
+    reps = replicates(3)
+    good = _points(law, xs, 3, 0.01, rng)
+    assert shape_warnings(fit_contender(good, reps, family="pow3"), "g", "loss") == []
+    bumpy_y = np.where(good.x == xs[3], good.y * 3, good.y)  # a rise far beyond seed noise at one scale
+    bumpy = Points(x=good.x, y=bumpy_y, cluster=good.cluster, n_clusters=3)
+    found = shape_warnings(fit_contender(bumpy, reps, family="pow3"), "g", "loss")
     assert any("non-monotone" in w and f"{xs[3]:g}" in w for w in found)
     # the curve turns up at its last point: the robust fit ignores it, and then hangs on the first scale
-    lever = good.copy()
-    lever.loc[lever["x"] == xs[-1], "loss"] = 1.2 * (0.2 + 5 * xs[-2] ** -0.5)
-    assert any("driven by few points" in w for w in shape_warnings(lever, "loss", "g"))
+    lever_y = np.where(good.x == xs[-1], 1.2 * law(xs[-2]), good.y)
+    lever = Points(x=good.x, y=lever_y, cluster=good.cluster, n_clusters=3)
+    assert any("driven by few points" in w for w in shape_warnings(fit_contender(lever, reps, family="pow3"), "g", "loss"))
 
 
-def test_held_out_check_prefers_the_law_on_a_power_law_and_the_baseline_on_a_plateau():
-    from bitterlab.analysis.scaling import held_out_check
-
+def test_selection_prefers_the_law_on_a_power_law_and_flags_a_plateau():
     xs = np.geomspace(100, 1e4, 6)
-    law = pd.DataFrame([(x, 0.0, 5 * x**-0.5) for x in xs], columns=["x", "seed", "loss"])
-    check = held_out_check(law, "loss")
-    assert check["x"] == pytest.approx(1e4)
-    assert check["power_law_error"] < 1e-3 < check["last_value_error"]
-    # falls like a power law, then stops at the largest scale: the law over-predicts the gain
-    plateau = law.copy()
-    plateau.loc[plateau["x"] == xs[-1], "loss"] = float(law.loc[law["x"] == xs[-2], "loss"].iloc[0])
-    check = held_out_check(plateau, "loss")
-    assert check["last_value_error"] == pytest.approx(0.0) and check["power_law_error"] > 0.1
-    assert held_out_check(law[law["x"] < 1000], "loss") is None
+    law = _points(lambda x: 5 * x**-0.5, xs, 1, 0.0, None)
+    sel = select_family(law)
+    assert sel.chosen == "pow3" and sel.targets == (xs[-2], xs[-1]) and sel.supported
+    assert sel.errors["pow3"] < 1e-3 < sel.errors["last_value"]
+    # falls like a power law, then stops for the last two scales: the law over-predicts the gain
+    plateau = Points(x=law.x, y=np.where(law.x >= xs[-2], 5 * xs[-3] ** -0.5, law.y), cluster=law.cluster,
+                     n_clusters=1)
+    sel = select_family(plateau)
+    assert sel.supported is False
+    short = _points(lambda x: 5 * x**-0.5, xs[:4], 1, 0.0, None)
+    assert select_family(short).targets == ()  # 4 scales: no held-out check is possible
+
+
+@pytest.mark.parametrize("family, params", [
+    ("mmf4", dict(E=0.05, A=0.4, s=300.0, k=0.9)),
+    ("wbl4", dict(E=0.08, A=0.5, s=2000.0, k=0.5)),
+    ("pow4", dict(E=0.1, A=3.0, alpha=0.7, d=400.0)),
+])
+def test_selection_beats_pow3_on_a_long_curve_of_another_family(family, params):
+    curve = _curve(family, **params)
+    xs = np.geomspace(16, 2**15, 16)
+    rng = np.random.default_rng(3)
+    sel = select_family(_points(lambda x: curve(x)[0], xs, 1, 0.002, rng))
+    # the family that made the curve predicts the held-out scales far better than pow3 and the last
+    # value; the chosen family (possibly the 6-parameter bnsl, which nests many shapes) at least as well
+    assert sel.errors[family] < 0.25 * min(sel.errors["pow3"], sel.errors["last_value"]), sel.errors
+    assert sel.chosen != "pow3" and sel.errors[sel.chosen] <= sel.errors[family] and sel.supported

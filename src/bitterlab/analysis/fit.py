@@ -1,12 +1,12 @@
-"""Scaling-curve fits: the saturating power law L(x) = E + A·x^-α and the two-axis form
-L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022, eq. (2)).
+"""The two-axis scaling law L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022, eq. (2)), with a
+bootstrap over rows.
 
 Objective (Hoffmann et al. 2022, §D.2; Besiroglu et al. 2024, §2): the Huber loss (δ = 1e-3) of
 log-residuals, log L̂ − log L, with positivity by reparametrisation (E = eᵉ, A = eᵃ, B = eᵇ), so
-log L̂ = LSE(a − α log N, b − β log D, e). Starts come from variable projection: for each exponent
-on a grid the model is linear in (E, A[, B]), solved exactly by non-negative least squares on
-relative errors; the best starts are then polished with L-BFGS on the Huber objective. A grid that
-dense leaves no basin unvisited, so the fit is not a local minimum a grid of starts would beat.
+log L̂ = LSE(a − α log N, b − β log D, e). Starts come from variable projection: for each (α, β)
+on a 25 × 25 grid the model is linear in (E, A, B), solved exactly by non-negative least squares
+on relative errors; the best starts are then polished with L-BFGS on the Huber objective.
+One-axis curves are fitted by :mod:`bitterlab.analysis.robust`.
 """
 
 from __future__ import annotations
@@ -17,27 +17,10 @@ import numpy as np
 from scipy.optimize import minimize, nnls
 from scipy.special import huber, logsumexp
 
-DELTA = 1e-3  # Huber threshold on log-residuals (Hoffmann et al. 2022)
-ALPHAS = np.linspace(0.01, 2.5, 100)  # exponent grid for variable projection
+from bitterlab.analysis.bootstrap import Replicates, interval
+from bitterlab.analysis.robust import DELTA
 
-
-@dataclass(frozen=True, kw_only=True)
-class PowerLaw:
-    """L(x) = E + A·x^-α."""
-
-    E: float
-    A: float
-    alpha: float
-    objective: float = 0.0  # Huber loss at the optimum
-
-    def __call__(self, x):
-        return self.E + self.A * np.asarray(x, dtype=float) ** -self.alpha
-
-    def inverse(self, loss: float) -> float | None:
-        """x with L(x) = loss, or None where the curve never reaches it (loss ≤ E)."""
-        if loss <= self.E:
-            return None
-        return float((self.A / (loss - self.E)) ** (1 / self.alpha))
+N_BOOT = 200  # row resamples for the two-axis intervals
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,48 +72,6 @@ def _check(x: np.ndarray, y: np.ndarray, n_params: int) -> None:
                          f"{len(np.unique(x))}")
 
 
-def _varpro_starts(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """For every α on the grid, the exact non-negative least-squares (E, A) of the relative error
-    Σ (1 − (E + A x^-α)/y)² (closed form for two columns); rows (residual, α, E, A), best first."""
-    u = 1 / y  # column of E, divided by y
-    v = x[None, :] ** -ALPHAS[:, None] / y  # (n_alpha, n) columns of A
-    suu, svv, suv = u @ u, (v * v).sum(1), v @ u
-    su, sv = u.sum(), v.sum(1)
-    det = suu * svv - suv**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e_full = np.where(det > 0, (su * svv - sv * suv) / det, -1.0)
-        a_full = np.where(det > 0, (sv * suu - su * suv) / det, -1.0)
-    feasible = (e_full >= 0) & (a_full >= 0)
-    e_only, a_only = su / suu, sv / svv  # one-column solutions on the boundary
-    cand = [(np.where(feasible, e_full, 0.0), np.where(feasible, a_full, 0.0), feasible),
-            (np.full_like(sv, e_only), np.zeros_like(sv), np.ones_like(feasible)),
-            (np.zeros_like(sv), a_only, np.ones_like(feasible))]
-    rows = []
-    for e, a, ok in cand:
-        resid = ((1 - e[:, None] * u[None, :] - a[:, None] * v) ** 2).sum(1)
-        rows.append(np.where(ok, resid, np.inf))
-    best = np.argmin(np.stack(rows), axis=0)
-    e = np.choose(best, [c[0] for c in cand])
-    a = np.choose(best, [c[1] for c in cand])
-    resid = np.choose(best, rows)
-    order = np.argsort(resid)
-    return np.stack([resid, ALPHAS, e, a], axis=1)[order]
-
-
-def fit_power_law(x, y, *, n_starts: int = 2) -> PowerLaw:
-    """Fit L(x) = E + A·x^-α to all points (x, y), e.g. every seed at every scale."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    _check(x, y, 3)
-    best = None
-    for _, alpha, e_lin, a_lin in _varpro_starts(x, y)[:n_starts]:
-        theta0 = np.array([np.log(max(a_lin, 1e-12)), np.log(max(e_lin, 1e-6 * y.min())), alpha])
-        theta, obj = _polish(theta0, [np.log(x)], np.log(y))
-        if best is None or obj < best[1]:
-            best = (theta, obj)
-    a, e, alpha = best[0]
-    return PowerLaw(E=float(np.exp(e)), A=float(np.exp(a)), alpha=float(alpha), objective=best[1])
-
-
 def fit_two_axis(n, d, y, *, grid: int = 25, n_starts: int = 5) -> TwoAxis:
     """Fit L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022, eq. (2)) by Huber loss on log L."""
     n, d, y = (np.asarray(v, float) for v in (n, d, y))
@@ -158,3 +99,23 @@ def fit_two_axis(n, d, y, *, grid: int = 25, n_starts: int = 5) -> TwoAxis:
     a, b, e, alpha, beta = best[0]
     return TwoAxis(E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)), alpha=float(alpha),
                    beta=float(beta), objective=best[1])
+
+
+def two_axis_summary(n, d, y, *, level: float = 0.9, n_boot: int = N_BOOT, rng_seed: int = 0) -> dict:
+    """The two-axis fit with a bootstrap over rows: ``{family, formula, params}``, each parameter as
+    ``{value, low, high}`` (percentile interval; rows are the clusters)."""
+    n, d, y = (np.asarray(v, float) for v in (n, d, y))
+    fit = fit_two_axis(n, d, y)
+    rng = np.random.default_rng(rng_seed)
+    names = ("E", "A", "B", "alpha", "beta")
+    values = np.full((n_boot, len(names)), np.nan)
+    for b in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        try:
+            rep = fit_two_axis(n[i], d[i], y[i], n_starts=2)
+        except ValueError:
+            continue
+        values[b] = [getattr(rep, k) for k in names]
+    reps = Replicates(counts=np.ones((n_boot, len(y)), int), prob=np.full(n_boot, 1.0 / n_boot))
+    return {"family": "two_axis", "formula": "E + A/N^α + B/D^β",
+            "params": {k: {"value": getattr(fit, k), **interval(values[:, j], reps, level)} for j, k in enumerate(names)}}

@@ -1,14 +1,22 @@
-"""Uncertainty on fits and the numbers derived from them: bootstrap over seeds, the exchange rate
-and the crossover of two curves.
+"""One contender's scaling curve with its uncertainty, and the comparison of two contenders.
 
-Bootstrap (Efron & Tibshirani 1993, ch. 6): seeds are resampled with replacement (the whole curve of a
-seed at once, since a seed's data is shared across scales), the power law is refitted to each
-resample, and every derived number is computed per resample; intervals are percentiles at ``level``.
-
-Exchange rate at x (design.md): k(x) = L_g⁻¹(L_s(x)) / x, the factor of extra data the generic
-contender needs to reach the structured one's loss; ``None`` where the generic curve never reaches
-that loss (L_s(x) ≤ E_g). Crossover: the first x where L_g − L_s changes sign, searched on a dense log
-grid inside the measured range and up to 10x beyond it (extrapolation).
+1. **Selection by held-out points** (not by eye). Forward-chaining folds: each of the last one or
+   two measured scales is predicted from the scales below it, by every family that has at least
+   one more training scale than parameters, and by the last-value baseline (the mean at the scale
+   below carried forward). The family with the lowest mean |log prediction − log mean| is chosen;
+   ties go to the simpler. With 5–6 scales only ``pow3`` qualifies; the 4- and 6-parameter families
+   need 7 and 9 scales (LCDB-sized curves). The baseline is the bar the chosen family must clear:
+   when it predicts the held-out scales better, the fit's extrapolation is marked unsupported
+   (a flat baseline used as the extrapolation itself would manufacture crossovers against any
+   curve that still falls).
+2. **Bootstrap over seeds** (:mod:`bitterlab.analysis.bootstrap`): the chosen curve is refitted to
+   every replicate (deviations rescaled, Rao & Wu 1988); the same seed draws are used for every
+   contender of a task, so comparisons are paired. Every derived number is computed per replicate
+   and gets a percentile interval.
+3. **Derived numbers.** Exchange rate at x (design.md): k(x) = L_g⁻¹(L_s(x))/x, the factor of
+   extra data the generic contender needs to reach the structured one's loss (∞ where the generic
+   curve never gets there). Crossover: the first x where L_g − L_s changes sign, inside the
+   measured range and up to 10x beyond it (extrapolation).
 """
 
 from __future__ import annotations
@@ -18,171 +26,350 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.fit import PowerLaw, fit_power_law, fit_two_axis
+from bitterlab.analysis.bootstrap import Replicates, interval, probability, replicates
+from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, RescaledCurves, first_below,
+                                       first_crossing)
+from bitterlab.analysis.families import FAMILIES, get_family
+from bitterlab.analysis.robust import fit_batch
 
-N_BOOT = 100
-BEYOND = 10.0  # how far past the largest measured scale the crossover is extrapolated
-
-
-@dataclass(frozen=True, kw_only=True)
-class CurveFit:
-    """A fit and its bootstrap replicates (``None`` where a resample could not be fitted)."""
-
-    fit: PowerLaw
-    replicates: tuple[PowerLaw | None, ...]
-    x_min: float
-    x_max: float
+BEYOND = 10.0  # how far past the largest measured scale extrapolations go
+CANDIDATES = ("pow3", "pow4", "mmf4", "wbl4", "bnsl")  # in order of simplicity (ties go left)
+LAST_VALUE = "last_value"
+SEARCH_BELOW, SEARCH_ABOVE = 1e-2, 1e6  # exchange-rate search range, relative to the scale x
 
 
-def _interval(values, level: float) -> dict[str, float | None]:
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
-    if len(v) == 0:
-        return {"low": None, "high": None}
-    a = (1 - level) / 2
-    return {"low": float(np.quantile(v, a)), "high": float(np.quantile(v, 1 - a))}
+@dataclass(frozen=True)
+class Points:
+    """One contender's ok results: x, y and the cluster (seed) of each point, 0..n_clusters−1."""
+
+    x: np.ndarray
+    y: np.ndarray
+    cluster: np.ndarray
+    n_clusters: int
+
+    @property
+    def scales(self) -> np.ndarray:
+        return np.unique(self.x)
 
 
-def fit_with_bootstrap(rows: pd.DataFrame, y: str, *, x: str = "x", seed_col: str = "seed",
-                       n_boot: int = N_BOOT, rng_seed: int = 0) -> CurveFit:
-    """Fit ``y`` vs ``x`` over all rows; bootstrap by resampling seeds (or rows if there is one seed)."""
+def points(rows: pd.DataFrame, y: str, *, x: str = "x", seed_col: str | None = "seed",
+           seeds: list | None = None) -> Points:
+    """Points from result rows. ``seeds`` fixes the cluster numbering (shared across contenders, so
+    that their replicates are paired); without a seed column every row is its own cluster."""
     xs, ys = rows[x].to_numpy(float), rows[y].to_numpy(float)
-    fit = fit_power_law(xs, ys)
-    rng = np.random.default_rng(rng_seed)
-    groups = [g.index.to_numpy() for _, g in rows.groupby(seed_col)] if seed_col in rows else []
-    if len(groups) < 2:  # one seed: resample points instead
-        groups = [np.array([i]) for i in rows.index]
-    reps = []
-    for _ in range(n_boot):
-        pick = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
-        sample = rows.loc[pick]
-        try:
-            reps.append(fit_power_law(sample[x].to_numpy(float), sample[y].to_numpy(float), n_starts=1))
-        except ValueError:
-            reps.append(None)
-    return CurveFit(fit=fit, replicates=tuple(reps), x_min=float(xs.min()), x_max=float(xs.max()))
+    if seed_col is None or seed_col not in rows:
+        return Points(x=xs, y=ys, cluster=np.arange(len(xs)), n_clusters=len(xs))
+    order = list(seeds) if seeds is not None else sorted(rows[seed_col].unique())
+    index = {s: i for i, s in enumerate(order)}
+    return Points(x=xs, y=ys, cluster=np.array([index[s] for s in rows[seed_col]], int), n_clusters=len(order))
 
 
-def fit_summary(cf: CurveFit, level: float) -> dict[str, dict[str, float | None]]:
-    """Each parameter with its bootstrap interval, and the loss at 10x the largest scale (extrapolated)."""
-    reps = [r for r in cf.replicates if r is not None]
-    out = {}
-    for name in ("E", "A", "alpha"):
-        out[name] = {"value": getattr(cf.fit, name), **_interval([getattr(r, name) for r in reps], level)}
+def check_points(pts: Points, n_params: int = 3) -> None:
+    """The errors of bad input, each naming what is wrong."""
+    if len(pts.x) != len(pts.y):
+        raise ValueError("x and y must have the same length")
+    if not (np.all(np.isfinite(pts.x)) and np.all(pts.x > 0)):
+        raise ValueError("x must be positive and finite")
+    if not (np.all(np.isfinite(pts.y)) and np.all(pts.y > 0)):
+        raise ValueError("y (the loss) must be positive and finite to be fitted in log space")
+    if len(pts.scales) < n_params:
+        raise ValueError(f"need at least {n_params} distinct x values to fit {n_params} parameters, got "
+                         f"{len(pts.scales)}")
+
+
+def scale_means(pts: Points, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean of y at each scale for each weighting (B, n) -> (B, S); NaN where a scale has no weight."""
+    scales = pts.scales
+    at = pts.x[None, :] == scales[:, None]  # (S, n)
+    num = weights @ (at * pts.y[None, :]).T
+    den = weights @ at.T.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | None = None) -> FamilyCurves:
+    """Fit a family under each weighting; rows with fewer weighted scales than parameters are NaN.
+    With a ``warm`` start (the fit to all points, for replicates and left-out scales: perturbations of
+    the data) two grid starts are polished beside it to a relative tolerance of 1e-9; otherwise the
+    whole grid is screened (an L1-like objective has many shallow local minima on flat, noisy data:
+    hypothesis kept finding basins that a handful of starts missed), to 1e-13."""
+    family = get_family(name)
+    if warm is None:
+        fit = fit_batch(family, pts.x, pts.y, weights)
+    else:
+        fit = fit_batch(family, pts.x, pts.y, weights, extra_starts=warm, n_polish=2, exhaustive=False, ftol=1e-9,
+                        max_iter=300)
+    theta = fit.theta.copy()
+    n_scales = np.array([len(np.unique(pts.x[row > 0])) for row in weights])
+    theta[n_scales < family.n_params] = np.nan
+    return FamilyCurves(family, theta)
+
+
+def _last_value(pts: Points, weights: np.ndarray) -> LastValueCurves:
+    means = scale_means(pts, weights)
+    full = scale_means(pts, np.ones((1, len(pts.x))))[0]
+    return LastValueCurves(pts.scales, np.where(np.isnan(means), full[None, :], means))
+
+
+def _curves(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | None = None) -> Curves:
+    return _last_value(pts, weights) if name == LAST_VALUE else _fit_family(name, pts, weights, warm)
+
+
+# --- selection -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    chosen: str
+    errors: dict[str, float | None]  # mean held-out |log error| per candidate; None: too few scales
+    targets: tuple[float, ...]  # the held-out scales (empty: no check was possible)
+
+    @property
+    def supported(self) -> bool | None:
+        """Did the chosen family predict the held-out scales at least as well as the last value?
+        None when no check was run."""
+        mine, base = self.errors.get(self.chosen), self.errors.get(LAST_VALUE)
+        if mine is None or base is None:
+            return None
+        return bool(mine <= base)
+
+
+def select_family(pts: Points, candidates: tuple[str, ...] = CANDIDATES) -> Selection:
+    """Choose among ``candidates`` by forward-chaining held-out scales, scoring the last-value
+    baseline on the same folds. With fewer than 5 scales no fold has enough training scales for
+    ``pow3``: the choice is the first candidate, unchecked (``targets`` is empty; the verdict warns)."""
+    scales = pts.scales
+    n_folds = 2 if len(scales) >= 6 else 1
+    if len(scales) < 5:
+        return Selection(chosen=candidates[0], errors={}, targets=())
+    targets = scales[-n_folds:]
+    means = scale_means(pts, np.ones((1, len(pts.x))))[0]
+    truth = np.log(means[-n_folds:])
+    weights = np.stack([(pts.x < t).astype(float) for t in targets])
+    errors: dict[str, float | None] = {}
+    for name in candidates:
+        family = FAMILIES[name]
+        if any(len(scales[scales < t]) < family.n_params + 1 for t in targets):
+            errors[name] = None
+            continue
+        curves = _fit_family(name, pts, weights)
+        errors[name] = float(np.mean(np.abs(np.log(curves.at(targets)) - truth)))
+    errors[LAST_VALUE] = float(np.mean(np.abs(np.log(means[-n_folds - 1:-1]) - truth)))
+    ranked = [n for n in candidates if errors.get(n) is not None and np.isfinite(errors[n])]
+    chosen = min(ranked, key=lambda n: errors[n]) if ranked else candidates[0]
+    return Selection(chosen=chosen, errors=errors, targets=tuple(float(t) for t in targets))
+
+
+# --- one contender -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContenderFit:
+    """The chosen curve fitted to all points (``best``, one row), to every bootstrap replicate
+    (``reps``, weighted by ``replicates.prob``) and with each scale left out (``loo``)."""
+
+    points: Points
+    selection: Selection
+    best: Curves
+    reps: Curves
+    replicates: Replicates
+    loo: Curves | None
+
+    @property
+    def family(self) -> str:
+        return self.best.name
+
+    @property
+    def x_min(self) -> float:
+        return float(self.points.x.min())
+
+    @property
+    def x_max(self) -> float:
+        return float(self.points.x.max())
+
+
+def fit_contender(pts: Points, reps: Replicates, *, family: str = "auto",
+                  candidates: tuple[str, ...] = CANDIDATES, leave_one_out: bool = True) -> ContenderFit:
+    """Select (``family="auto"``) or take a family, then fit it to all points, every replicate and
+    (with ``leave_one_out``) every leave-one-scale-out subset."""
+    check_points(pts)
+    if family == "auto":
+        selection = select_family(pts, candidates)
+    else:
+        if family != LAST_VALUE:
+            get_family(family)
+        selection = Selection(chosen=family, errors={}, targets=())
+    name = selection.chosen
+    if name != LAST_VALUE:
+        check_points(pts, FAMILIES[name].n_params)
+    best = _curves(name, pts, np.ones((1, len(pts.x))))
+    warm = None if name == LAST_VALUE else best.theta
+    boot = RescaledCurves(best, _curves(name, pts, reps.point_weights(pts.cluster), warm), reps.rescale)
+    loo = None
+    scales = pts.scales
+    if leave_one_out and name != LAST_VALUE and len(scales) >= 4:
+        loo = _curves(name, pts, np.stack([(pts.x != s).astype(float) for s in scales]), warm)
+    return ContenderFit(points=pts, selection=selection, best=best, reps=boot, replicates=reps, loo=loo)
+
+
+def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float) -> dict:
+    return {"value": float(value), **interval(per_rep, reps, level)}
+
+
+def trend(cf: ContenderFit, level: float) -> dict:
+    """Least-squares slope of log(mean metric) on log x over the measured scales, with its interval;
+    ``direction`` is "falls" / "rises" when the interval excludes 0, else "flat" (no clear trend)."""
+    pts = cf.points
+    lx = np.log(pts.scales)
+    if len(lx) < 2:
+        return {"slope": None, "direction": "unknown"}
+    full = np.log(scale_means(pts, np.ones((1, len(pts.x)))))
+    boot = np.log(scale_means(pts, cf.replicates.point_weights(pts.cluster)))
+
+    def slope(rows: np.ndarray) -> np.ndarray:  # OLS slope of each row on lx, ignoring NaN scales
+        if not np.isnan(rows).any():
+            c = lx - lx.mean()
+            return (rows - rows.mean(axis=1, keepdims=True)) @ c / (c @ c)
+        out = np.full(len(rows), np.nan)
+        for i, r in enumerate(rows):
+            m = ~np.isnan(r)
+            if m.sum() >= 2:
+                c = lx[m] - lx[m].mean()
+                out[i] = (r[m] - r[m].mean()) @ c / (c @ c)
+        return out
+
+    estimate = slope(full)[0]
+    s = _with_interval(estimate, cf.replicates.spread(estimate, slope(boot)), cf.replicates, level)
+    if s["low"] is not None and s["high"] is not None and (s["high"] < 0 or s["low"] > 0):
+        direction = "falls" if s["high"] < 0 else "rises"
+    else:
+        direction = "flat"
+    return {"slope": s, "direction": direction}
+
+
+def fit_summary(cf: ContenderFit, level: float) -> dict:
+    """The chosen family, each parameter with its interval, the loss at 10x the largest scale
+    (extrapolated), the trend, and the held-out errors that chose the family."""
+    best, boot = cf.best.params(), cf.reps.params()
     far = BEYOND * cf.x_max
-    out["loss_at_10x"] = {"value": float(cf.fit(far)), "x": far, **_interval([float(r(far)) for r in reps], level)}
-    return out
+    formula = "last value carried forward" if cf.family == LAST_VALUE else FAMILIES[cf.family].formula
+    return {
+        "family": cf.family,
+        "formula": formula,
+        "params": {k: _with_interval(best[k][0], boot[k], cf.replicates, level) for k in best},
+        "loss_at_10x": {"x": far, **_with_interval(cf.best(far)[0, 0], cf.reps(far)[:, 0], cf.replicates, level)},
+        "trend": trend(cf, level),
+        "selection": {"errors": cf.selection.errors, "held_out_scales": list(cf.selection.targets),
+                      "extrapolation_supported": cf.selection.supported},
+    }
 
 
-def fit_band(cf: CurveFit, level: float, n: int = 40) -> list[dict[str, float | bool | None]]:
-    """The fitted curve and its pointwise bootstrap band from the smallest scale to 10x the largest;
+def fit_band(cf: ContenderFit, level: float, n: int = 40) -> list[dict]:
+    """The fitted curve and its pointwise interval from the smallest scale to 10x the largest;
     ``extrapolated`` marks points beyond the measured range."""
-    reps = [r for r in cf.replicates if r is not None]
     grid = np.geomspace(cf.x_min, BEYOND * cf.x_max, n)
-    return [{"x": float(x), "value": float(cf.fit(x)), "extrapolated": bool(x > cf.x_max * (1 + 1e-9)),
-             **_interval([float(r(x)) for r in reps], level)} for x in grid]
+    best, boot = cf.best(grid)[0], cf.reps(grid)
+    return [{"x": float(x), "value": float(best[j]), "extrapolated": bool(x > cf.x_max * (1 + 1e-9)),
+             **interval(boot[:, j], cf.replicates, level)} for j, x in enumerate(grid)]
 
 
-def exchange_rate(generic: PowerLaw, structured: PowerLaw, x: float) -> float | None:
-    """k(x) = L_g⁻¹(L_s(x)) / x; None where the generic curve never reaches L_s(x)."""
-    needed = generic.inverse(float(structured(x)))
-    return None if needed is None else needed / x
+# --- two contenders ------------------------------------------------------------------------------
 
 
-def first_crossing(generic: PowerLaw, structured: PowerLaw, low: float, high: float) -> float | None:
-    """The first x in [low, high] where L_g − L_s changes sign (log-grid search), or None."""
-    grid = np.geomspace(low, high, 400)
-    diff = generic(grid) - structured(grid)
-    change = np.nonzero(np.sign(diff[1:]) != np.sign(diff[:-1]))[0]
-    if len(change) == 0:
-        return None
-    i = change[0]
-    # linear interpolation of the sign change in log x
-    t = diff[i] / (diff[i] - diff[i + 1])
-    return float(np.exp(np.log(grid[i]) + t * (np.log(grid[i + 1]) - np.log(grid[i]))))
+def exchange_rates(generic: Curves, structured: Curves, x: float) -> np.ndarray:
+    """k(x) = L_g⁻¹(L_s(x))/x per pair of curves; +inf where the generic curve never reaches L_s(x)
+    within 10⁶·x (NaN where a fit is undefined)."""
+    level = structured(x)[:, 0]
+    needed = first_below(generic, level, SEARCH_BELOW * x, SEARCH_ABOVE * x)
+    out = needed / x
+    return np.where(np.isnan(out) & np.isfinite(level), np.inf, out)
 
 
-def compare(generic: CurveFit, structured: CurveFit, level: float) -> dict[str, dict[str, float | None] | None]:
-    """Exchange rate at the largest common scale and crossover probabilities, with intervals."""
-    low = max(generic.x_min, structured.x_min)
-    high = min(generic.x_max, structured.x_max)
-    rate = exchange_rate(generic.fit, structured.fit, high)
-    pairs = [(g, s) for g, s in zip(generic.replicates, structured.replicates, strict=True) if g and s]
-    rates = [exchange_rate(g, s, high) for g, s in pairs]
-    exchange = None if rate is None else {"value": rate, "x": high, **_interval(rates, level),
-                                          "p_unreachable": float(np.mean([r is None for r in rates])) if rates else None}
-    within = [first_crossing(g, s, low, high) for g, s in pairs]
-    beyond = [first_crossing(g, s, high, BEYOND * high) for g, s in pairs]
-    where = [w if w is not None else b for w, b in zip(within, beyond, strict=True)]
+def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> dict:
+    """Exchange rate at the largest common scale and crossover probabilities, with intervals.
+
+    The two fits must share their replicates (paired by seed) or have as many (independent)."""
+    if len(generic.reps) != len(structured.reps):
+        raise ValueError("compare: the two fits have different numbers of bootstrap replicates")
+    reps = generic.replicates
+    low, high = max(generic.x_min, structured.x_min), min(generic.x_max, structured.x_max)
+    rate = float(exchange_rates(generic.best, structured.best, high)[0])
+    rates = exchange_rates(generic.reps, structured.reps, high)
+    exchange = None
+    if np.isfinite(rate):
+        exchange = {"value": rate, "x": high, **interval(rates, reps, level),
+                    "p_unreachable": probability(np.isinf(rates), reps),
+                    "extrapolated": bool(rate * high > generic.x_max * (1 + 1e-9)),
+                    "extrapolation_supported": generic.selection.supported}
+    within = first_crossing(generic.reps, structured.reps, low, high)
+    beyond = first_crossing(generic.reps, structured.reps, high, BEYOND * high)
+    where = np.where(np.isnan(within), beyond, within)
+    point = float(first_crossing(generic.best, structured.best, low, BEYOND * high)[0])
     crossover = {
-        "p_within": float(np.mean([w is not None for w in within])) if pairs else None,
-        "p_beyond_10x": float(np.mean([w is None and b is not None for w, b in zip(within, beyond, strict=True)]))
-        if pairs else None,
-        "point": first_crossing(generic.fit, structured.fit, low, BEYOND * high),
-        **_interval([w for w in where if w is not None], level),
+        "p_within": probability(~np.isnan(within), reps),
+        "p_beyond_10x": probability(np.isnan(within) & ~np.isnan(beyond), reps),
+        "point": point if np.isfinite(point) else None,
+        "extrapolation_supported": _both(generic.selection.supported, structured.selection.supported),
+        **(interval(where, reps, level) if (~np.isnan(where)).any() else {"low": None, "high": None}),
     }
     return {"exchange_rate": exchange, "crossover": crossover}
 
 
-def two_axis_summary(n, d, y, *, level: float = 0.9, n_boot: int = N_BOOT, rng_seed: int = 0) -> dict:
-    """The two-axis fit (Hoffmann et al. 2022, eq. (2)) with a bootstrap over rows: each parameter as
-    ``{value, low, high}``."""
-    n, d, y = (np.asarray(v, float) for v in (n, d, y))
-    fit = fit_two_axis(n, d, y)
-    rng = np.random.default_rng(rng_seed)
-    reps = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        try:
-            reps.append(fit_two_axis(n[i], d[i], y[i], n_starts=2))
-        except ValueError:
-            continue
-    return {name: {"value": getattr(fit, name), **_interval([getattr(r, name) for r in reps], level)}
-            for name in ("E", "A", "B", "alpha", "beta")}
+def _both(a: bool | None, b: bool | None) -> bool | None:
+    return None if a is None or b is None else bool(a and b)
 
 
-def shape_warnings(rows: pd.DataFrame, y: str, name: str, *, x: str = "x") -> list[str]:
-    """Warnings about a contender's curve: means that rise with scale beyond seed noise (non-monotone),
-    and a fit driven by one scale (leaving it out moves the exponent by more than half, or the loss at
-    10x by more than 25 %)."""
+# --- warnings ------------------------------------------------------------------------------------
+
+
+def shape_warnings(cf: ContenderFit, name: str, metric: str) -> list[str]:
+    """Where a contender's curve is ill-behaved: a mean that rises with scale beyond noise
+    (non-monotone), and a fit driven by one scale (leaving it out moves the exponent by more than
+    half, or the loss at 10x the largest scale by more than 25 %).
+
+    Noise, in log space: the standard error of each scale's log-mean from its seeds; where a scale
+    has a single result, the scatter of all log-residuals around the fitted curve (1.4826·MAD)."""
     out = []
-    stats = rows.groupby(x)[y].agg(["mean", "std", "count"]).sort_index()
-    se = (stats["std"].fillna(0) / np.sqrt(stats["count"])).to_numpy()
+    pts = cf.points
+    frame = pd.DataFrame({"x": pts.x, "log_y": np.log(pts.y)})
+    stats = frame.groupby("x")["log_y"].agg(["mean", "std", "count"]).sort_index()
+    count = stats["count"].to_numpy()
+    resid = np.log(pts.y) - np.log(cf.best(pts.x)[0])
+    pooled = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    sd = np.where(count >= 2, stats["std"].fillna(0).to_numpy(), pooled)
+    se = sd / np.sqrt(count)
     m = stats["mean"].to_numpy()
     rises = [i for i in range(1, len(m)) if m[i] - m[i - 1] > 2 * np.hypot(se[i], se[i - 1])]
     if rises:
-        xs = ", ".join(f"{stats.index[i]:g}" for i in rises)
-        out.append(f"{name}: non-monotone curve — the mean {y} rises beyond seed noise at {xs}")
-    if len(m) >= 4:
-        full = fit_power_law(rows[x], rows[y])
-        far = BEYOND * float(rows[x].max())
-        for value in stats.index:
-            keep = rows[rows[x] != value]
-            try:
-                loo = fit_power_law(keep[x], keep[y])
-            except ValueError:
-                continue
-            moved_alpha = abs(loo.alpha - full.alpha) > 0.5 * abs(full.alpha)
-            moved_far = abs(loo(far) - full(far)) > 0.25 * abs(full(far))
-            if moved_alpha or moved_far:
-                out.append(f"{name}: fit driven by few points — leaving out x={value:g} moves α from "
-                           f"{full.alpha:.3g} to {loo.alpha:.3g} and the loss at 10x from {full(far):.3g} to {loo(far):.3g}")
+        xs = ", ".join(f"{stats.index[i]:g}" for i in rises[:5]) + (", ..." if len(rises) > 5 else "")
+        out.append(f"{name}: non-monotone curve — the mean {metric} rises beyond noise at {xs}")
+    if cf.loo is not None:
+        far = BEYOND * cf.x_max
+        full_far, loo_far = cf.best(far)[0, 0], cf.loo(far)[:, 0]
+        full_p, loo_p = cf.best.params(), cf.loo.params()
+        for j, value in enumerate(pts.scales):
+            moved_far = abs(loo_far[j] - full_far) > 0.25 * abs(full_far)
+            moved_alpha = "alpha" in full_p and abs(loo_p["alpha"][j] - full_p["alpha"][0]) > 0.5 * abs(full_p["alpha"][0])
+            if moved_far or moved_alpha:
+                detail = (f"moves α from {full_p['alpha'][0]:.3g} to {loo_p['alpha'][j]:.3g} and " if "alpha" in full_p
+                          else "")
+                out.append(f"{name}: fit driven by few points — leaving out x={value:g} {detail}the loss at 10x "
+                           f"from {full_far:.3g} to {loo_far[j]:.3g}")
                 break
     return out
 
 
-def held_out_check(rows: pd.DataFrame, y: str, *, x: str = "x") -> dict[str, float] | None:
-    """Fit on every scale but the largest and predict the largest: the power law against the
-    last-value baseline (the mean at the second-largest scale carried forward). Errors are
-    |log prediction − log mean| at the held-out scale; ``None`` with fewer than 4 scales."""
-    scales = sorted(rows[x].unique())
-    if len(scales) < 4:
-        return None
-    train = rows[rows[x] < scales[-1]]
-    target = float(rows[rows[x] == scales[-1]][y].mean())
-    try:
-        law = fit_power_law(train[x], train[y])
-    except ValueError:
-        return None
-    last = float(train[train[x] == scales[-2]][y].mean())
-    return {"x": float(scales[-1]), "power_law_error": float(abs(np.log(law(scales[-1])) - np.log(target))),
-            "last_value_error": float(abs(np.log(last) - np.log(target)))}
+def selection_warnings(cf: ContenderFit, name: str) -> list[str]:
+    """Say when the last-value baseline predicted the held-out scales better than the chosen family."""
+    sel = cf.selection
+    if sel.supported is False:
+        return [f"{name}: fitted on the smaller scales, the {sel.chosen} curve predicts the held-out largest "
+                f"scale(s) worse than carrying the last value forward (log error {sel.errors[sel.chosen]:.3g} vs "
+                f"{sel.errors[LAST_VALUE]:.3g}): its extrapolation is not supported by the data"]
+    return []
+
+
+def fit_points(pts: Points, *, family: str = "auto", n_boot: int | None = None, seed: int = 0) -> ContenderFit:
+    """Convenience: fit one set of points with its own bootstrap over its clusters."""
+    reps = replicates(pts.n_clusters, seed=seed, **({} if n_boot is None else {"n_boot": n_boot}))
+    return fit_contender(pts, reps, family=family)
