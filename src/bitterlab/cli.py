@@ -268,61 +268,104 @@ def _read_results_csv(path: Path, xs: list[str], y: str, group: str, seed: str |
     return df
 
 
+def fit_groups(df, xs: list[str], y: str, group: str, seed: str | None, reference: str, family: str) -> dict:
+    """Fits, pairwise comparisons with the reference group, warnings and bands of a results table."""
+    from bitterlab.analysis import compare, fit_band, fit_contender, fit_summary, points, replicates, two_axis_summary
+    from bitterlab.analysis.scaling import selection_warnings, shape_warnings
+
+    groups = list(dict.fromkeys(df[group]))
+    out: dict = {"fits": {}, "comparisons": [], "warnings": [], "bands": {}}
+    if len(xs) == 2:
+        for g in groups:
+            rows = df[df[group] == g]
+            out["fits"][g] = two_axis_summary(rows[xs[0]], rows[xs[1]], rows[y], level=0.9)
+        return out
+    seeds = sorted(df[seed].unique()) if seed else []
+    shared = replicates(len(seeds)) if len(seeds) >= 2 else None
+    curves = {}
+    for i, g in enumerate(groups):
+        rows = df[df[group] == g]
+        if shared is not None:
+            pts = points(rows, y, x=xs[0], seed_col=seed, seeds=seeds)
+            reps = shared
+        else:
+            pts = points(rows, y, x=xs[0], seed_col=None)
+            reps = replicates(pts.n_clusters, exact=False, seed=i)
+        try:
+            curves[g] = fit_contender(pts, reps, family=family)
+        except ValueError as exc:
+            raise ValueError(f"group {g!r}: {exc}") from None
+        out["fits"][g] = fit_summary(curves[g], 0.9)
+        out["bands"][g] = fit_band(curves[g], 0.9)
+        out["warnings"] += shape_warnings(curves[g], g, y) + selection_warnings(curves[g], g)
+    for g in groups:
+        if g != reference:
+            out["comparisons"].append({"group": g, "reference": reference, **compare(curves[g], curves[reference], 0.9)})
+    return out
+
+
 @app.command()
 def fit(
     file: Annotated[Path, typer.Argument(help="CSV of results, one row per (group, scale[, seed]).")],
     x: Annotated[list[str], typer.Option("--x", help="Scale column; give two for L(N, D) = E + A/N^a + B/D^b.")],
     y: Annotated[str, typer.Option("--y", help="Loss column (lower is better, positive).")],
     group: Annotated[str, typer.Option("--group", help="Column naming the method/contender.")],
-    seed: Annotated[str | None, typer.Option("--seed", help="Seed column: bootstrap resamples seeds.")] = None,
+    seed: Annotated[str | None, typer.Option("--seed", help="Seed column: the bootstrap resamples seeds.")] = None,
     reference: Annotated[str | None, typer.Option(help="Group the others are compared with (default: first).")] = None,
+    family: Annotated[str, typer.Option(help="Curve family: auto (chosen by held-out scales), pow3, pow4, mmf4, "
+                                        "wbl4, bnsl or last_value.")] = "auto",
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write a log-log figure (PNG or SVG) of points, fits and bands.")] = None,
 ) -> None:
     """Fit scaling curves to your own results: fits with 90% intervals, exchange rates, crossovers.
 
-    Example: bitterlab fit results.csv --x n_train --y test_loss --group model --seed seed
+    One --x fits a curve per group (family chosen by held-out scales) with a bootstrap over seeds
+    (or rows) and compares each group with the reference: the exchange rate is the factor of extra
+    data the group needs to match the reference's loss at their largest common scale.
+
+    Example: bitterlab fit results.csv --x n_train --y test_loss --group model --seed seed --plot fits.png
     """
-    from bitterlab.analysis.fit import fit_power_law
-    from bitterlab.analysis.scaling import compare, fit_summary, fit_with_bootstrap, two_axis_summary
+    from bitterlab.analysis.families import FAMILIES
 
     if len(x) not in (1, 2):
         raise fail("--x takes one column (one-axis fit) or two (two-axis fit)")
+    if family not in ("auto", "last_value", *FAMILIES):
+        raise fail(f"--family must be auto, last_value or one of {', '.join(FAMILIES)}, got {family!r}")
     df = _read_results_csv(file, x, y, group, seed)
     groups = list(dict.fromkeys(df[group]))
     ref = reference or groups[0]
     if ref not in groups:
         raise fail(f"--reference {ref!r} is not a value of column {group!r} (values: {', '.join(groups)})")
-    out: dict = {"fits": {}, "comparisons": []}
     try:
-        if len(x) == 2:
-            for g in groups:
-                rows = df[df[group] == g]
-                out["fits"][g] = two_axis_summary(rows[x[0]], rows[x[1]], rows[y], level=0.9)
-        else:
-            curves = {}
-            for g in groups:
-                rows = df[df[group] == g].reset_index(drop=True).rename(columns={x[0]: "x"})
-                rows["seed"] = rows[seed] if seed else 0
-                fit_power_law(rows["x"], rows[y])  # validates point counts before the bootstrap
-                curves[g] = fit_with_bootstrap(rows, y)
-                out["fits"][g] = fit_summary(curves[g], 0.9)
-            for g in groups:
-                if g != ref:
-                    out["comparisons"].append({"group": g, "reference": ref, **compare(curves[g], curves[ref], 0.9)})
+        out = fit_groups(df, x, y, group, seed, ref, family)
     except ValueError as exc:
-        raise fail(f"{file}: group {g!r}: {exc}") from None
+        raise fail(f"{file}: {exc}") from None
+    bands = out.pop("bands")
+    if plot is not None:
+        from bitterlab.report.figures import fit_figure
+
+        figure = fit_figure(df, x=x[0], y=y, group=group, bands=bands, comparisons=out["comparisons"])
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(plot, dpi=110)
     if json_:
         print(json.dumps(out, indent=2))
         return
-    for g, params in out["fits"].items():
-        cells = ", ".join(f"{k}={v['value']:.4g} [{v['low']:.3g}, {v['high']:.3g}]" if v["low"] is not None
-                          else f"{k}={v['value']:.4g}" for k, v in params.items() if "value" in v)
-        print(f"{g}: {cells}")
+    for g, f in out["fits"].items():
+        cells = ", ".join(f"{k}={v['value']:.4g} [{_num(v['low'])}, {_num(v['high'])}]" for k, v in f["params"].items())
+        print(f"{g}: {f['family']} ({f['formula']}): {cells}")
     for c in out["comparisons"]:
         ex, cr = c["exchange_rate"], c["crossover"]
-        rate = "unreachable" if ex is None else f"{ex['value']:.3g}x at x={ex['x']:.3g}"
+        rate = "unreachable" if ex is None else f"{ex['value']:.3g}x [{_num(ex['low'])}, {_num(ex['high'])}] at x={ex['x']:.3g}"
         print(f"{c['group']} vs {c['reference']}: exchange rate {rate}; P(cross within range)={cr['p_within']:.2f}, "
               f"P(cross within 10x beyond, extrapolated)={cr['p_beyond_10x']:.2f}")
+    for w in out["warnings"]:
+        print(f"  warning: {w}")
+    if plot is not None:
+        print(f"figure written to {plot}")
+
+
+def _num(v: float | None) -> str:
+    return "unbounded" if v is None else f"{v:.3g}"
 
 
 def _parse(spec: str):

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from PIL import Image
+
 from bitterlab.cli import app
 
 from .test_fit import CHINCHILLA
@@ -21,7 +23,7 @@ def test_chinchilla_through_the_cli(tmp_path):
     res = runner.invoke(app, ["fit", str(tmp_path / "c.csv"), "--x", "Model Size", "--x", "D", "--y", "loss",
                               "--group", "run", "--json"])
     assert res.exit_code == 0, res.output
-    f = json.loads(res.stdout)["fits"]["chinchilla"]
+    f = json.loads(res.stdout)["fits"]["chinchilla"]["params"]
     assert f["E"]["value"] == pytest.approx(1.8172, rel=0.01)
     assert f["A"]["value"] == pytest.approx(482.01, rel=0.05) and f["B"]["value"] == pytest.approx(2085.43, rel=0.05)
     assert abs(f["alpha"]["value"] - 0.3478) <= 0.003 and abs(f["beta"]["value"] - 0.3658) <= 0.003
@@ -39,17 +41,33 @@ def csv(tmp_path):
     return path
 
 
-def test_one_axis_fit_and_comparison(csv):
+def test_one_axis_fit_and_comparison(csv, tmp_path):
     res = runner.invoke(app, ["fit", str(csv), "--x", "n", "--y", "loss", "--group", "model", "--seed", "seed",
-                              "--reference", "cnn", "--json"])
+                              "--reference", "cnn", "--json", "--plot", str(tmp_path / "fits.png")])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert set(out["fits"]) == {"mlp", "cnn"}
+    for f in out["fits"].values():
+        assert f["family"] == "pow3" and set(f["params"]) == {"E", "A", "alpha"}
+        assert f["params"]["alpha"]["low"] <= f["params"]["alpha"]["value"] <= f["params"]["alpha"]["high"]
+        assert abs(f["params"]["alpha"]["value"] - 0.5) < 0.15
+        assert f["trend"]["direction"] == "falls"
     (c,) = out["comparisons"]
     assert c["group"] == "mlp" and c["reference"] == "cnn"
     # truth: 0.2 + 20 (kx)^-½ = 0.2 + 5 x^-½  ⇒  k = 16
     assert c["exchange_rate"]["low"] < 16 < c["exchange_rate"]["high"]
     assert c["crossover"]["p_within"] < 0.1
+    with Image.open(tmp_path / "fits.png") as im:
+        assert im.size[0] > 400 and len(set(im.convert("L").getdata())) > 20  # a real figure, not blank
+
+
+def test_a_fixed_family_and_words(csv):
+    res = runner.invoke(app, ["fit", str(csv), "--x", "n", "--y", "loss", "--group", "model", "--family", "pow4"])
+    assert res.exit_code == 0 and "mlp: pow4" in res.stdout and "cnn vs mlp" in res.stdout
+    df = pd.read_csv(csv)
+    df[df["n"] < 5000].to_csv(csv, index=False)  # 5 scales left
+    res = runner.invoke(app, ["fit", str(csv), "--x", "n", "--y", "loss", "--group", "model", "--family", "bnsl"])
+    assert res.exit_code == 2 and "need at least 6 distinct x values" in res.stderr
 
 
 @pytest.mark.parametrize("edit, args, message", [
@@ -57,13 +75,17 @@ def test_one_axis_fit_and_comparison(csv):
     (lambda df: df.assign(n=df["n"].astype(object).where(df.index != 3, "ten")), [], "column 'n' row 5: 'ten'"),
     (lambda df: df.assign(n=df["n"].where(df.index != 0, -1.0)), [], "column 'n' row 2: -1.0 is not positive"),
     (lambda df: df[df["n"] < 300], [], "at least 3 distinct x values"),
+    (lambda df: df.assign(loss=df["loss"].where(df.index != 2, 0.0)), [], "column 'loss' row 4: 0.0 is not positive"),
+    (None, ["--family", "cubic"], "--family must be"),
 ])
 def test_bad_csv_is_a_one_line_error_naming_the_culprit(csv, edit, args, message):
     if edit is not None:
         edit(pd.read_csv(csv)).to_csv(csv, index=False)
     base = ["fit", str(csv), "--x", "n", "--y", "loss", "--group", "model"]
-    if args:
+    if args and args[0] == "--x":
         base[3] = args[1]
+    elif args:
+        base += args
     res = runner.invoke(app, base)
     assert res.exit_code == 2
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1

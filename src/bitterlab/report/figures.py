@@ -1,4 +1,5 @@
-"""Figures: matplotlib Figures from a results table (usable from Jupyter; the report saves them)."""
+"""Figures: matplotlib Figures from results and the bands analysis computed (usable from Jupyter;
+the report and ``bitterlab fit --plot`` save them). They render; they compute nothing."""
 
 from __future__ import annotations
 
@@ -8,11 +9,50 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bitterlab.study import Study  # noqa: E402
 
 ROLE_STYLE = {"generic": ("tab:red", "o"), "structured": ("tab:blue", "s"), "reference": ("tab:gray", "^")}
+CYCLE = [("tab:red", "o"), ("tab:blue", "s"), ("tab:green", "D"), ("tab:purple", "v"), ("tab:orange", "P"),
+         ("tab:brown", "X"), ("tab:pink", "*"), ("tab:olive", "h")]
+
+
+def draw_curve(ax: Axes, x, y, *, color: str, marker: str, label: str, band: list[dict] | None = None) -> None:
+    """One contender on log–log axes: every point (one per seed), the mean per scale, and with a
+    ``band`` the fitted curve (solid inside the measured range, dashed where extrapolated) and its
+    interval."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ax.scatter(x, y, color=color, marker=marker, alpha=0.35, s=18)
+    means = pd.Series(y).groupby(x).mean()
+    if not band:
+        ax.plot(means.index, means.to_numpy(), color=color, marker=marker, label=label)
+        return
+    ax.plot(means.index, means.to_numpy(), color=color, marker=marker, linestyle="none", label=label)
+    inside = [b for b in band if not b["extrapolated"]]
+    beyond = [b for b in band if b["extrapolated"]]
+    ax.plot([b["x"] for b in inside], [b["value"] for b in inside], color=color, linestyle="-")
+    ax.plot([b["x"] for b in inside[-1:] + beyond], [b["value"] for b in inside[-1:] + beyond], color=color,
+            linestyle="--")
+    shown = [b for b in band if b["low"] is not None and b["high"] is not None]
+    ax.fill_between([b["x"] for b in shown], [b["low"] for b in shown], [b["high"] for b in shown],
+                    color=color, alpha=0.15, linewidth=0)
+
+
+def mark_crossover(ax: Axes, point: float | None, label: str) -> None:
+    if point:
+        ax.axvline(point, color="black", linestyle=":", linewidth=1, label=label)
+
+
+def _log_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
@@ -26,36 +66,34 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
     fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5.2 * max(len(tasks), 1), 4.0), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=False):
         rows = df[df["task"] == task]
+        verdict = by_task.get(task) or {}
         for c in study.contenders:
             color, marker = ROLE_STYLE[c.role]
             mine = rows[rows["contender"] == c.name]
             ok = mine[mine["status"] == "ok"]
             n_failed = int((mine["status"] == "failed").sum())
             label = f"{c.name} ({c.role})" + (f", {n_failed} failed" if n_failed else "")
-            ax.scatter(ok["x"], ok[metric], color=color, marker=marker, alpha=0.35, s=18)
-            means = ok.groupby("x")[metric].mean()
-            band = ((by_task.get(task) or {}).get("bands") or {}).get(c.name)
-            if band and metric == study.metric:
-                ax.plot(means.index, means.to_numpy(), color=color, marker=marker, linestyle="none", label=label)
-                inside = [b for b in band if not b["extrapolated"]]
-                beyond = [b for b in band if b["extrapolated"]]
-                for part, style in ((inside, "-"), (inside[-1:] + beyond, "--")):
-                    ax.plot([b["x"] for b in part], [b["value"] for b in part], color=color, linestyle=style)
-                shown = [b for b in band if b["low"] is not None]
-                ax.fill_between([b["x"] for b in shown], [b["low"] for b in shown], [b["high"] for b in shown],
-                                color=color, alpha=0.15, linewidth=0)
-            else:
-                ax.plot(means.index, means.to_numpy(), color=color, marker=marker, label=label)
-        cross = ((by_task.get(task) or {}).get("crossover") or {}).get("point")
-        if cross and metric == study.metric:
-            ax.axvline(cross, color="black", linestyle=":", linewidth=1, label=f"crossover ≈ {cross:.3g}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(f"{study.name} / {task}")
-        ax.set_xlabel(study.axis.label)
-        ax.set_ylabel(f"{metric} (lower is better)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+            band = (verdict.get("bands") or {}).get(c.name) if metric == study.metric else None
+            draw_curve(ax, ok["x"], ok[metric], color=color, marker=marker, label=label, band=band)
+        if metric == study.metric:
+            point = (verdict.get("crossover") or {}).get("point")
+            mark_crossover(ax, point, f"crossover ≈ {point:.3g}" if point else "")
+        _log_axes(ax, f"{study.name} / {task}", study.axis.label, f"{metric} (lower is better)")
+    fig.tight_layout()
+    return fig
+
+
+def fit_figure(df: pd.DataFrame, *, x: str, y: str, group: str, bands: dict[str, list[dict]],
+               comparisons: list[dict]) -> Figure:
+    """The figure of ``bitterlab fit``: each group's points, fitted curve and band; crossovers with
+    the reference marked."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for (g, rows), (color, marker) in zip(df.groupby(group, sort=False), CYCLE * 8, strict=False):
+        draw_curve(ax, rows[x], rows[y], color=color, marker=marker, label=str(g), band=bands.get(g))
+    for c in comparisons:
+        point = c["crossover"]["point"]
+        mark_crossover(ax, point, f"{c['group']} × {c['reference']} ≈ {point:.3g}" if point else "")
+    _log_axes(ax, f"{y} vs {x}", x, f"{y} (lower is better)")
     fig.tight_layout()
     return fig
 

@@ -18,6 +18,7 @@ from bitterlab.study import Study
 
 _ENV = Environment(loader=PackageLoader("bitterlab", "report/templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["num"] = lambda v, spec="%.4g": "—" if v is None else spec % v
 
 
 def command_for(study: Study, budget: str) -> str:
