@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bitterlab.analysis import verdict
-from bitterlab.analysis.scaling import two_axis_summary
+from bitterlab.analysis.fit import two_axis_summary
 from bitterlab.studies.seasonal import STUDY
 from bitterlab.study import expand
 
@@ -37,8 +37,9 @@ def main() -> None:
         start = time.perf_counter()
         fit = two_axis_summary(n, df["Training FLOP"].to_numpy() / (6 * n), df["loss"].to_numpy())
         took = time.perf_counter() - start
-        print(f"chinchilla two-axis fit + 100-replicate bootstrap: {took:.2f} s (target < 30 s); "
-              f"E={fit['E']['value']:.4f} alpha={fit['alpha']['value']:.4f} beta={fit['beta']['value']:.4f}")
+        print(f"chinchilla two-axis fit + 200-replicate bootstrap: {took:.2f} s (target < 30 s); "
+              f"E={fit['params']['E']['value']:.4f} alpha={fit['params']['alpha']['value']:.4f} "
+              f"beta={fit['params']['beta']['value']:.4f}")
     else:
         print(f"chinchilla: skipped, {CHINCHILLA} not found")
     results = synthetic_results()
