@@ -28,7 +28,20 @@ def run(trial: Trial) -> TrialOutput:
     return TrialOutput(metrics={"loss": value, "other": value * 2}, params=10, flops=60.0 * trial.x, steps=1)
 
 
-def study(**options) -> Study:
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """A stand-in batch: raises when asked to (to test the fallback), else runs each trial."""
+    if any(t.config.get("batch_raises") for t in trials):
+        raise RuntimeError("the batch itself failed")
+    outs = []
+    for t in trials:
+        try:
+            outs.append(run(t))
+        except Exception as exc:
+            outs.append(exc)
+    return outs
+
+
+def study(batched: bool = False, **options) -> Study:
     return Study(
         name="toy", claim="toy claim", question="toy?", version="1", run=run,
         tasks=(Task(name="a"),),
@@ -37,4 +50,5 @@ def study(**options) -> Study:
         axis=Axis(name="n", label="examples"),
         metric="loss", metrics=("loss", "other"),
         budgets={"quick": Budget(grid={"a": (10.0, 100.0, 1000.0)}, seeds=2, options=options)},
+        run_batch=run_batch if batched else None,
     )

@@ -82,6 +82,8 @@ class Study:
     """One question: tasks, contenders, the axis of scale, metrics and budgets.
 
     ``run`` is a module-level function ``run(trial) -> TrialOutput`` (picklable by reference).
+    ``run_batch``, if given, runs trials that differ only by seed together and must give the same
+    numbers as ``run`` up to float summation order (a batched model on one device).
     """
 
     name: str  # CLI name, e.g. "seasonal"
@@ -96,6 +98,8 @@ class Study:
     metrics: tuple[str, ...]  # every metric the trial function returns
     budgets: Mapping[str, Budget]  # "quick" and "full"
     references: tuple[str, ...] = ()  # anchors, e.g. "Ziyin et al. 2020, NeurIPS"
+    # optional: trials that differ only by seed, trained together (one output or exception per trial)
+    run_batch: Callable[[list[Trial]], list[TrialOutput | Exception]] | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.contenders]
@@ -133,6 +137,7 @@ class Trial:
     config: Mapping[str, Any]  # task options | contender options | budget options | {axis: x}
     run: Callable[[Trial], TrialOutput]
     device: str = "cpu"  # not part of the key: results are keyed by what is computed, not where
+    run_batch: Callable[[list[Trial]], list[TrialOutput | Exception]] | None = None  # not part of the key
 
     @property
     def key(self) -> str:
@@ -182,6 +187,7 @@ def expand(study: Study, budget: str = "quick", *, seeds: int | None = None, dev
                             config=config,
                             run=study.run,
                             device=device,
+                            run_batch=study.run_batch,
                         )
                     )
     return trials

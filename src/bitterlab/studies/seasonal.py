@@ -24,13 +24,16 @@ elecdemand
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import pandas as pd
 
+from bitterlab.engine.run import Diverged
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
-from bitterlab.train import FitConfig, fit_regressor, predict
+from bitterlab.train import FitConfig, Fitted, fit_regressor, predict
+from bitterlab.train.batched import Diverging, fit_regressors
 
 HOLDOUT = 0.2  # share of the window held out for the in-window (interpolation) error
 
@@ -104,8 +107,21 @@ def features(df: pd.DataFrame, *, t_center: float, t_scale: float, temp_mean: fl
     return np.stack(cols, axis=1)
 
 
-def run(trial: Trial) -> TrialOutput:
-    """Train one contender on one window and score it inside the window and on the horizon."""
+@dataclass(frozen=True)
+class Prepared:
+    """One trial's standardised training data and what scoring needs."""
+
+    x: np.ndarray  # training inputs
+    y: np.ndarray  # standardised training targets
+    parts: dict[str, pd.DataFrame]  # metric name -> rows it is scored on
+    norm: dict
+    y_mean: float
+    y_std: float
+    cfg: FitConfig
+
+
+def prepare(trial: Trial) -> Prepared:
+    """The window, its held-out points and the horizon after it; inputs and standardised targets."""
     c = trial.config
     window, horizon = int(c["window"]), int(c["horizon"])
     train, future = load_task(trial.task, window, horizon, trial.seed)
@@ -118,15 +134,37 @@ def run(trial: Trial) -> TrialOutput:
                 temp_std=float(fit_part["temperature"].std()) or 1.0, periods=periods)
     y = fit_part["demand"].to_numpy()
     y_mean, y_std = float(y.mean()), float(y.std()) or 1.0
-    cfg = FitConfig(width=int(c["width"]), depth=int(c["depth"]), steps=int(c["steps"]), lr=float(c["lr"]))
-    fitted = fit_regressor(features(fit_part, **norm), (y - y_mean) / y_std, cfg, device=trial.device)
+    cfg = FitConfig(width=int(c["width"]), depth=int(c["depth"]), steps=int(c["steps"]), lr=float(c["lr"]),
+                    dtype=str(c.get("dtype", "float32")))
+    return Prepared(x=features(fit_part, **norm), y=(y - y_mean) / y_std,
+                    parts={"forecast_rmse": future, "in_window_rmse": inside}, norm=norm, y_mean=y_mean,
+                    y_std=y_std, cfg=cfg)
 
-    def rmse(part: pd.DataFrame) -> float:
-        pred = predict(fitted.model, features(part, **norm), device=trial.device) * y_std + y_mean
-        return float(np.sqrt(np.mean((pred - part["demand"].to_numpy()) ** 2)))
 
-    return TrialOutput(metrics={"forecast_rmse": rmse(future), "in_window_rmse": rmse(inside)},
-                       params=fitted.params, flops=fitted.flops, steps=fitted.steps)
+def score(prep: Prepared, fitted: Fitted, device: str) -> TrialOutput:
+    """RMSE (GW or demand units) on the horizon and on the held-out points of the window."""
+    metrics = {}
+    for name, part in prep.parts.items():
+        pred = predict(fitted.model, features(part, **prep.norm), device=device) * prep.y_std + prep.y_mean
+        metrics[name] = float(np.sqrt(np.mean((pred - part["demand"].to_numpy()) ** 2)))
+    return TrialOutput(metrics=metrics, params=fitted.params, flops=fitted.flops, steps=fitted.steps)
+
+
+def run(trial: Trial) -> TrialOutput:
+    """Train one contender on one window and score it inside the window and on the horizon."""
+    prep = prepare(trial)
+    return score(prep, fit_regressor(prep.x, prep.y, prep.cfg, device=trial.device), trial.device)
+
+
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """The same trials, differing only by seed, trained as one batched model (same numbers as
+    :func:`run` up to float summation order)."""
+    preps = [prepare(t) for t in trials]
+    device = trials[0].device
+    fits = fit_regressors([p.x for p in preps], [p.y for p in preps], preps[0].cfg, [t.seed for t in trials],
+                          device=device)
+    return [Diverged(f"training loss is {f.loss} at step {f.step}") if isinstance(f, Diverging) else score(p, f, device)
+            for p, f in zip(preps, fits, strict=True)]
 
 
 SYNTHETIC_PERIODS = ((24.0, 2), (168.0, 1))  # hours: daily (2 harmonics), weekly
@@ -139,6 +177,7 @@ STUDY = Study(
              "than a plain ReLU MLP, and how much longer a history does the plain one need to match it?",
     version="1",
     run=run,
+    run_batch=run_batch,
     tasks=(
         Task(name="synthetic", description="hourly demand with daily and weekly cycles, temperature effect and "
              "noise σ=0.4; known truth (generated)",

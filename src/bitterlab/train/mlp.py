@@ -41,6 +41,7 @@ class FitConfig:
     steps: int = 400  # full-batch Adam steps
     lr: float = 3e-3  # Adam learning rate (cosine-decayed to 0)
     weight_decay: float = 0.0
+    dtype: str = "float32"  # "float64" makes batched and one-by-one training agree to ~1e-12
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,9 +58,10 @@ def fit_regressor(x: np.ndarray, y: np.ndarray, cfg: FitConfig, *, device: str =
 
     Raises :class:`~bitterlab.engine.run.Diverged` if the loss becomes non-finite.
     """
-    xt = torch.as_tensor(x, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y, dtype=torch.float32, device=device).reshape(len(y), -1)
-    model = mlp(xt.shape[1], cfg.width, cfg.depth, yt.shape[1]).to(device)
+    dtype = getattr(torch, cfg.dtype)
+    xt = torch.as_tensor(x, dtype=dtype, device=device)
+    yt = torch.as_tensor(y, dtype=dtype, device=device).reshape(len(y), -1)
+    model = mlp(xt.shape[1], cfg.width, cfg.depth, yt.shape[1]).to(device=device, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
     loss = torch.tensor(float("nan"))
@@ -77,6 +79,7 @@ def fit_regressor(x: np.ndarray, y: np.ndarray, cfg: FitConfig, *, device: str =
 
 
 def predict(model: nn.Module, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:
+    dtype = next(model.parameters()).dtype
     with torch.no_grad():
-        out = model(torch.as_tensor(x, dtype=torch.float32, device=device))
+        out = model(torch.as_tensor(x, dtype=dtype, device=device))
     return out.cpu().numpy().reshape(len(x), -1).squeeze(-1)

@@ -1,0 +1,85 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from bitterlab.engine import InlineExecutor, Store, group_trials, run_group, run_study, run_trial
+from bitterlab.studies.seasonal import STUDY
+from bitterlab.study import expand
+from bitterlab.train.batched import Diverging, fit_regressors
+from bitterlab.train.mlp import FitConfig, fit_regressor
+from toy import study as toy_study
+
+
+def _tiny(dtype="float64", steps=120, seeds=3):
+    quick = STUDY.budgets["quick"]
+    options = {**quick.options, "dtype": dtype, "steps": steps, "width": 16}
+    return dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(quick, seeds=seeds, options=options)})
+
+
+@pytest.mark.parametrize("task", ["synthetic", "elecdemand"])
+@pytest.mark.parametrize("contender", ["relu-mlp", "fourier-mlp"])
+def test_batched_trials_equal_one_by_one_in_float64(task, contender):
+    trials = [t for t in expand(_tiny(), "quick") if t.task == task and t.contender == contender
+              and t.x == min(STUDY.budgets["quick"].grid[task])]
+    one, many = [run_trial(t) for t in trials], run_group(trials)
+    assert [r.key for r in one] == [r.key for r in many]
+    for a, b in zip(one, many, strict=True):
+        assert b.status == "ok" and (a.params, a.flops, a.steps) == (b.params, b.flops, b.steps)
+        for k in a.metrics:
+            assert b.metrics[k] == pytest.approx(a.metrics[k], rel=1e-9)
+
+
+def _data(k, rng, n=64):
+    xs = [rng.normal(size=(n + 5 * i, 3)) for i in range(k)]
+    return xs, [np.sin(x[:, 0]) + x[:, 1] for x in xs]
+
+
+def test_float32_batched_weights_agree_to_rounding_after_a_step():
+    xs, ys = _data(3, np.random.default_rng(0))
+    cfg = FitConfig(width=32, depth=2, steps=1, lr=1e-2)
+    for s, fitted in enumerate(fit_regressors(xs, ys, cfg, [0, 1, 2])):
+        torch.manual_seed(s)
+        alone = fit_regressor(xs[s], ys[s], cfg)
+        for p, q in zip(alone.model.parameters(), fitted.model.parameters(), strict=True):
+            np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), atol=1e-6)
+
+
+def test_a_diverging_model_does_not_stop_its_batch_mates():
+    xs, ys = _data(3, np.random.default_rng(1))
+    xs[1][5, 0] = np.inf  # model 1 sees a non-finite input: its loss is not finite at step 0
+    cfg = FitConfig(width=16, depth=1, steps=30, lr=1e-2, dtype="float64")
+    out = fit_regressors(xs, ys, cfg, [0, 1, 2])
+    assert isinstance(out[1], Diverging) and out[1].step == 0
+    for s in (0, 2):
+        torch.manual_seed(s)
+        alone = fit_regressor(xs[s], ys[s], cfg)
+        assert out[s].final_loss == pytest.approx(alone.final_loss, rel=1e-10)
+
+
+def test_trials_group_by_everything_but_the_seed():
+    trials = expand(toy_study(batched=True), "quick")
+    groups = group_trials(trials)
+    assert len(groups) == 6 and all(len(g) == 2 for g in groups)  # 2 contenders × 3 scales, 2 seeds each
+    for g in groups:
+        assert len({(t.contender, t.x) for t in g}) == 1 and sorted(t.seed for t in g) == [0, 1]
+    assert len(group_trials(trials, max_size=1)) == len(trials)
+    assert len(group_trials(trials, batch=False)) == len(trials)
+    assert len(group_trials(expand(toy_study(), "quick"))) == len(trials)  # no run_batch: no groups
+
+
+def test_a_batch_that_raises_falls_back_to_one_by_one():
+    trials = [t for t in expand(toy_study(batched=True, batch_raises=True), "quick") if t.x == 10.0]
+    results = run_group(trials[:2])
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert [r.metrics for r in results] == [run_trial(t).metrics for t in trials[:2]]
+
+
+def test_a_batched_sweep_stores_one_row_per_trial(tmp_path):
+    trials = [t for t in expand(_tiny(dtype="float32", steps=20), "quick") if t.x <= 336]
+    with Store(tmp_path / "r.duckdb") as store:
+        summary = run_study(trials, store, InlineExecutor(batch=True))
+        assert summary.ran == len(trials) and summary.failed == 0
+        df = store.frame()
+    assert sorted(df["key"]) == sorted(t.key for t in trials)
