@@ -13,6 +13,11 @@ runner = CliRunner()
 VERBS = ["list", "run", "verdict", "report", "export", "demo", "fit", "distance", "regimes", "geodesic"]
 
 
+def test_run_help_names_every_executor_and_batching():
+    out = runner.invoke(app, ["run", "--help"]).output
+    assert "inline, process or ray" in out and "--no-batch" in out and "--address" in out
+
+
 @pytest.mark.parametrize("verb", VERBS)
 def test_every_verb_has_help_with_an_example(verb):
     res = runner.invoke(app, [verb, "--help"])
@@ -80,6 +85,7 @@ def test_report_and_export(store, tmp_path):
     (["run", "seasonal", "--budget", "huge"], "no budget 'huge'"),
     (["run", "seasonal", "--executor", "slurm"], "unknown executor 'slurm'"),
     (["run", "seasonal", "--jobs", "0"], "--jobs must be at least 1"),
+    (["run", "seasonal", "--address", "head:6379"], "--address is for --executor ray"),
     (["verdict", "seasonal", "--store", "/nonexistent/r.duckdb"], "does not exist"),
     (["export", "x.xlsx"], "--format must be parquet or csv"),
 ])

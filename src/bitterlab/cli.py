@@ -65,7 +65,7 @@ def list_() -> None:
 
 
 def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, store: Path,
-                seeds: int | None, retry_failed: bool) -> int:
+                seeds: int | None, retry_failed: bool, batch: bool = True, address: str | None = None) -> int:
     """Run the missing trials of ``studies`` with a progress bar; returns the number of failures."""
     from bitterlab.engine import make_executor, run_study
     from bitterlab.engine.runner import missing
@@ -73,7 +73,7 @@ def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, 
 
     try:
         trials = {s.name: expand(s, budget, seeds=seeds, device=device) for s in studies}
-        ex = make_executor(executor, jobs=jobs)
+        ex = make_executor(executor, jobs=jobs, batch=batch, address=address)
     except ValueError as exc:
         raise fail(str(exc)) from None
     failed = 0
@@ -106,8 +106,13 @@ def run(
     studies: Annotated[list[str] | None, typer.Argument(help="Study names (see bitterlab list).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Run every built-in study.")] = False,
     budget: Annotated[str, typer.Option(help="quick (CPU, minutes) or full (GPU/cluster, hours).")] = "quick",
-    executor: Annotated[str, typer.Option(help="inline or process.")] = "process",
-    jobs: Annotated[int, typer.Option(help="Worker processes (one torch thread each).")] = 2,
+    executor: Annotated[str, typer.Option(help="inline, process or ray.")] = "process",
+    jobs: Annotated[int, typer.Option(help="Worker processes, or CPUs of a local Ray instance (one torch thread "
+                                      "each).")] = 2,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to join (with --executor ray), e.g. "
+                                                "ray://head:10001; none starts a local instance.")] = None,
+    batch: Annotated[bool, typer.Option("--batch/--no-batch", help="Train trials that differ only by seed as one "
+                                        "batched model where the study supports it.")] = True,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     store: StoreOpt = DEFAULT_STORE,
     seeds: Annotated[int | None, typer.Option(help="Override the budget's number of seeds.")] = None,
@@ -115,11 +120,11 @@ def run(
 ) -> None:
     """Run the missing trials of studies; safe to interrupt and rerun.
 
-    Example: bitterlab run seasonal --budget quick --jobs 2
+    Example: bitterlab run seasonal --budget quick --jobs 2   (or: --executor ray --address ray://head:10001)
     """
     chosen = _studies(studies, all_)
     run_studies(chosen, budget=budget, executor=executor, jobs=jobs, device=_device(device), store=store,
-                seeds=seeds, retry_failed=retry_failed)
+                seeds=seeds, retry_failed=retry_failed, batch=batch, address=address)
 
 
 def _verdicts(study, store: Path, budget: str | None):

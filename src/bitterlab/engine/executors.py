@@ -2,9 +2,12 @@
 
 ``InlineExecutor`` runs in this process (tests, debugging). ``ProcessExecutor`` runs a pool of
 local worker processes, each with one torch thread (on a 2-core machine a small model given two
-threads while both cores are busy ran ~30x slower than with one). A worker that dies (``kill -9``,
-out of memory) breaks the pool: the pool is rebuilt and the trials in flight are retried, at most
-``max_attempts`` times, after which they are recorded as failed with the reason.
+threads while both cores are busy ran ~30x slower than with one). ``RayExecutor``
+(:mod:`bitterlab.engine.ray_executor`) runs on a Ray cluster. With ``batch`` (the default), trials
+that differ only by seed are one unit of work, trained as one batched model when the study has
+``run_batch`` (:mod:`bitterlab.engine.batch`). A worker that dies (``kill -9``, out of memory)
+breaks the pool: the pool is rebuilt and the units in flight are split into their trials, each
+retried alone at most ``max_attempts`` times, after which it is recorded as failed with the reason.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bitterlab.engine.batch import group_trials
 from bitterlab.engine.result import Result
-from bitterlab.engine.run import library_versions, run_trial
+from bitterlab.engine.run import library_versions, run_group
 from bitterlab.study import Trial
 
 
@@ -40,27 +44,30 @@ def init_worker() -> None:
 
 @dataclass(frozen=True)
 class InlineExecutor:
-    """Runs trials one after another in the calling process."""
+    """Runs trials one unit after another in the calling process."""
+
+    batch: bool = True
 
     def map(self, trials: Sequence[Trial]) -> Iterator[Result]:
-        for trial in trials:
-            yield run_trial(trial)
+        for unit in group_trials(trials, batch=self.batch):
+            yield from run_group(unit)
 
 
-def _lost(trial: Trial, attempts: int) -> Result:
+def lost(trial: Trial, attempts: int) -> Result:
+    """The failed result of a trial whose worker died ``attempts`` times."""
     return Result(key=trial.key, study=trial.study, version=trial.version, task=trial.task,
                   contender=trial.contender, role=trial.role, x=trial.x, seed=trial.seed, budget=trial.budget,
                   status="failed", reason=f"worker died {attempts} times while running this trial",
                   device=trial.device, versions=library_versions())
 
 
-def _run_marked(trial: Trial, marks: str) -> Result:
-    """Run a trial in a worker, leaving a marker file while it runs (to tell who was in flight)."""
-    mark = Path(marks) / trial.key
+def _run_marked(unit: list[Trial], marks: str) -> list[Result]:
+    """Run a unit in a worker, leaving a marker file while it runs (to tell who was in flight)."""
+    mark = Path(marks) / unit[0].key
     mark.touch()
-    result = run_trial(trial)
+    results = run_group(unit)
     mark.unlink()
-    return result
+    return results
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
@@ -71,71 +78,82 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 class ProcessExecutor:
     """A pool of ``jobs`` local processes (spawned, one torch thread each).
 
-    When a worker dies the pool breaks. Trials that were queued go back to the pool; trials that
-    were in flight (their marker file exists) are suspects and are rerun alone, one at a time, so a
-    death is blamed on the trial that caused it: after ``max_attempts`` deaths running alone, that
-    trial is recorded as failed.
+    When a worker dies the pool breaks. Units that were queued go back to the pool; units that were
+    in flight (their marker file exists) are suspects: their trials are rerun alone, one at a time,
+    so a death is blamed on the trial that caused it: after ``max_attempts`` deaths running alone,
+    that trial is recorded as failed.
     """
 
     jobs: int = 2
     max_attempts: int = 3
+    batch: bool = True
 
     def map(self, trials: Sequence[Trial]) -> Iterator[Result]:
-        pending, suspects = list(trials), []
+        pending, suspects = group_trials(trials, batch=self.batch), []
         attempts = {t.key: 0 for t in trials}
         with tempfile.TemporaryDirectory(prefix="bitterlab-marks-") as marks:
             while pending or suspects:
                 if pending:
                     pending, broken = [], pending
-                    for trial, result in self._round(broken, marks):
-                        if result is not None:
-                            yield result
-                        elif (Path(marks) / trial.key).exists():
-                            suspects.append(trial)
+                    for unit, results in self._round(broken, marks):
+                        if results is not None:
+                            yield from results
+                        elif (Path(marks) / unit[0].key).exists():
+                            suspects.extend(unit)
                         else:
-                            pending.append(trial)
+                            pending.append(unit)
                     for mark in Path(marks).iterdir():
                         mark.unlink()
                     continue
                 trial = suspects.pop(0)
-                ((_, result),) = self._round([trial], marks, jobs=1)
-                if result is not None:
-                    yield result
+                ((_, results),) = self._round([[trial]], marks, jobs=1)
+                if results is not None:
+                    yield from results
                     continue
                 attempts[trial.key] += 1
                 if attempts[trial.key] >= self.max_attempts:
-                    yield _lost(trial, attempts[trial.key])
+                    yield lost(trial, attempts[trial.key])
                 else:
                     suspects.append(trial)
 
-    def _round(self, trials: list[Trial], marks: str, jobs: int | None = None) -> Iterator[tuple[Trial, Result | None]]:
-        """Run trials in one pool; yield (trial, result), or (trial, None) if the pool broke under it."""
+    def _round(self, units: list[list[Trial]], marks: str, jobs: int | None = None
+               ) -> Iterator[tuple[list[Trial], list[Result] | None]]:
+        """Run units in one pool; yield (unit, results), or (unit, None) if the pool broke under it."""
         pool = _pool(jobs or self.jobs)
-        futures: dict[Future[Result], Trial] = {pool.submit(_run_marked, t, marks): t for t in trials}
+        futures: dict[Future[list[Result]], list[Trial]] = {pool.submit(_run_marked, u, marks): u for u in units}
         broken = False
         try:
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    trial = futures.pop(fut)
+                    unit = futures.pop(fut)
                     try:
-                        yield trial, fut.result()
+                        yield unit, fut.result()
                     except BrokenProcessPool:
                         broken = True
-                        yield trial, None
+                        yield unit, None
         finally:
             pool.shutdown(wait=not broken, cancel_futures=True)
 
 
-EXECUTORS: tuple[str, ...] = ("inline", "process")
+EXECUTORS: tuple[str, ...] = ("inline", "process", "ray")
 
 
-def make_executor(name: str, *, jobs: int = 2) -> Executor:
-    """An executor by name: ``inline`` or ``process`` (``jobs`` workers)."""
+def make_executor(name: str, *, jobs: int = 2, batch: bool = True, address: str | None = None) -> Executor:
+    """An executor by name: ``inline``, ``process`` (``jobs`` workers) or ``ray`` (a local instance with
+    ``jobs`` CPUs, or the cluster at ``address``)."""
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if address is not None and name != "ray":
+        raise ValueError("--address is for --executor ray")
     if name == "inline":
-        return InlineExecutor()
+        return InlineExecutor(batch=batch)
     if name == "process":
-        return ProcessExecutor(jobs=jobs)
+        return ProcessExecutor(jobs=jobs, batch=batch)
+    if name == "ray":
+        from bitterlab.engine.ray_executor import RayExecutor, ray_available
+
+        if not ray_available():
+            raise ValueError("--executor ray needs Ray: pip install 'bitterlab[ray]'")
+        return RayExecutor(jobs=jobs, batch=batch, address=address)
     raise ValueError(f"unknown executor {name!r} (choose from: {', '.join(EXECUTORS)})")

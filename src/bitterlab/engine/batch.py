@@ -1,0 +1,33 @@
+"""Grouping trials for batched execution: trials of a study with ``run_batch`` that differ only by
+seed (same task, contender, scale, budget, options and device) form one group, run as one batched
+model; every other trial is a group of its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bitterlab.study import Trial
+
+
+def batch_key(trial: Trial) -> tuple:
+    config = json.dumps(trial.config, sort_keys=True, default=str)
+    return (trial.study, trial.version, trial.task, trial.contender, trial.x, trial.budget, config, trial.device)
+
+
+def group_trials(trials: Sequence[Trial], *, batch: bool = True, max_size: int = 256) -> list[list[Trial]]:
+    """Groups in the order of their first trial; at most ``max_size`` trials per group."""
+    if not batch:
+        return [[t] for t in trials]
+    groups: dict[tuple, list[list[Trial]]] = {}
+    order: list[list[Trial]] = []
+    for t in trials:
+        if t.run_batch is None:
+            order.append([t])
+            continue
+        key = batch_key(t)
+        if key not in groups or len(groups[key][-1]) >= max_size:
+            groups.setdefault(key, []).append([])
+            order.append(groups[key][-1])
+        groups[key][-1].append(t)
+    return order

@@ -1,0 +1,99 @@
+"""The Ray executor: units of work (a trial, or trials batched by seed) as Ray tasks on a cluster.
+
+With no address it starts a local Ray instance with ``jobs`` CPUs and no dashboard; with an
+address (``ray://host:10001`` or ``host:6379``) it joins that cluster, whose nodes must have
+bitterlab installed (``pip install 'bitterlab[ray]'``). Each task takes one CPU and one torch
+thread. The driver alone writes the store: results come back to it as tasks finish.
+
+A task whose worker process dies (killed, out of memory, node lost) raises a system error in the
+driver; its trials are then resubmitted one by one, each at most ``max_attempts`` times in all,
+after which it is recorded as failed — the same rule as the process executor. Ray's own task
+retries are off (``max_retries=0``) so that every death is counted here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from bitterlab.engine.batch import group_trials
+from bitterlab.engine.executors import lost
+from bitterlab.engine.result import Result
+from bitterlab.engine.run import run_group
+from bitterlab.study import Trial
+
+
+def ray_available() -> bool:
+    return importlib.util.find_spec("ray") is not None
+
+
+def _run_unit(unit: list[Trial]) -> list[Result]:
+    """Body of the Ray task: one torch thread, then the unit."""
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    return run_group(unit)
+
+
+@dataclass(frozen=True)
+class RayExecutor:
+    jobs: int = 2  # CPUs of the local instance (ignored when joining a cluster)
+    batch: bool = True
+    address: str | None = None
+    max_attempts: int = 3
+
+    def _start(self) -> bool:
+        """Start or join Ray unless it is already up; True if this call started it."""
+        import ray
+
+        if ray.is_initialized():
+            return False
+        env = {"env_vars": {"OMP_NUM_THREADS": "1"}}
+        if self.address:
+            ray.init(address=self.address, runtime_env=env, log_to_driver=False)
+        else:
+            ray.init(num_cpus=self.jobs, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                     configure_logging=False)
+        return True
+
+    def map(self, trials: Sequence[Trial]) -> Iterator[Result]:
+        import ray
+        from ray.exceptions import RayError, RayTaskError
+
+        if not trials:
+            return
+        started = self._start()
+        task = ray.remote(num_cpus=1, max_retries=0)(_run_unit)
+        attempts = {t.key: 0 for t in trials}
+        running = {task.remote(unit): unit for unit in group_trials(trials, batch=self.batch)}
+        try:
+            while running:
+                done, _ = ray.wait(list(running), num_returns=1)
+                ref = done[0]
+                unit = running.pop(ref)
+                try:
+                    yield from ray.get(ref)
+                    continue
+                except RayTaskError:  # run_group catches a trial's own errors; this is a bug: let it show
+                    raise
+                except RayError:  # the worker died (or its node): blame each trial alone
+                    pass
+                if len(unit) > 1:
+                    for t in unit:
+                        running[task.remote([t])] = [t]
+                    continue
+                (trial,) = unit
+                attempts[trial.key] += 1
+                if attempts[trial.key] >= self.max_attempts:
+                    yield lost(trial, attempts[trial.key])
+                else:
+                    running[task.remote([trial])] = [trial]
+        finally:
+            for ref in running:
+                ray.cancel(ref, force=True)
+            if started:
+                ray.shutdown()
