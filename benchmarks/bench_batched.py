@@ -1,0 +1,108 @@
+"""Batched training vs a plain per-trial PyTorch loop, and executor overhead (issue: scale).
+
+1. The seasonal study's model (ReLU MLP, depth 2, full-batch Adam) for 64 seeds, each on its own
+   data, at two sizes — width 32 on 256 points and width 64 on 512 points: trials/s of a loop of
+   ``fit_regressor`` calls against one ``fit_regressors`` call, both on one thread (what a worker
+   gets), measured in the same run; and the achieved training FLOP/s (6·params·points·steps per
+   model) as a fraction of this machine's single-thread float32 matmul FLOP/s (512 × 512).
+2. The Ray executor's overhead per trial against the process executor, on 400 trials that do no
+   work (a local Ray instance, started before timing).
+
+Run: .venv/bin/python benchmarks/bench_batched.py   (or `make bench`)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bitterlab.engine import ProcessExecutor
+from bitterlab.study import expand
+from bitterlab.train.batched import fit_regressors
+from bitterlab.train.mlp import FitConfig, fit_regressor, training_flops
+
+SEEDS, STEPS, FEATURES = 64, 200, 9  # 9 inputs: the seasonal synthetic task's structured contender
+
+
+def matmul_flops(n: int = 512, reps: int = 30) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+
+def compare(width: int, points: int, peak: float) -> tuple[float, str]:
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(points, FEATURES)) for _ in range(SEEDS)]
+    ys = [np.sin(x[:, 0]) + 0.1 * rng.normal(size=points) for x in xs]
+    cfg = FitConfig(width=width, depth=2, steps=STEPS, lr=1e-2)
+    start = time.perf_counter()
+    loop = []
+    for s in range(SEEDS):
+        torch.manual_seed(s)
+        loop.append(fit_regressor(xs[s], ys[s], cfg))
+    t_loop = time.perf_counter() - start
+    start = time.perf_counter()
+    fit_regressors(xs, ys, cfg, list(range(SEEDS)))
+    t_batch = time.perf_counter() - start
+    flops = SEEDS * training_flops(loop[0].params, points, STEPS)
+    ratio = t_loop / t_batch
+    return ratio, (f"  width {width}, {points} points, {STEPS} steps, {SEEDS} seeds: loop {SEEDS / t_loop:.2f} "
+                   f"trials/s ({flops / t_loop / peak:.2f} of the matmul FLOP/s), batched {SEEDS / t_batch:.2f} "
+                   f"trials/s ({flops / t_batch / peak:.2f}); ratio {ratio:.1f}x")
+
+
+def executor_overhead(n: int = 400) -> None:
+    from bitterlab.engine.ray_executor import RayExecutor, ray_available
+
+    here = str(Path(__file__).parent)
+    sys.path.insert(0, here)
+    from _trivial import study
+
+    trials = expand(study(n // 2), "quick")
+    start = time.perf_counter()
+    list(ProcessExecutor(jobs=2).map(trials))
+    t_proc = (time.perf_counter() - start) / len(trials)
+    if not ray_available():
+        print(f"executor overhead: process {1e3 * t_proc:.1f} ms per trial; ray not installed")
+        return
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here, "OMP_NUM_THREADS": "1"}})
+    try:
+        list(RayExecutor(jobs=2).map(trials[:4]))  # warm the workers
+        start = time.perf_counter()
+        list(RayExecutor(jobs=2).map(trials))
+        t_ray = (time.perf_counter() - start) / len(trials)
+    finally:
+        ray.shutdown()
+    print(f"executor overhead on {len(trials)} trials that do no work (2 workers): ray {1e3 * t_ray:.1f} ms per "
+          f"trial, process {1e3 * t_proc:.1f} ms per trial; ray − process {1e3 * (t_ray - t_proc):+.1f} ms "
+          "(target: ray ≤ 50 ms per trial)")
+
+
+def main() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    peak = matmul_flops()
+    small, small_line = compare(32, 256, peak)
+    _, large_line = compare(64, 512, peak)
+    print(f"batched vs per-trial loop: {small:.1f}x")
+    print(small_line)
+    print(large_line)
+    print(f"  (single-thread float32 matmul, 512 × 512: {peak / 1e9:.1f} GFLOP/s; torch {torch.__version__}; "
+          f"device cpu)")
+    executor_overhead()
+
+
+if __name__ == "__main__":
+    main()
