@@ -64,6 +64,18 @@ def test_exchange_rate_closed_form():
     assert np.isinf(exchange_rates(_curve(E=1.0, A=1.0, alpha=0.5), _curve(E=0.1, A=1.0, alpha=0.5), 1e4)[0])
 
 
+def test_exchange_rate_of_a_generic_ahead_or_rising():
+    # ahead: L_g = 0.5·x^-½ is below L_s = x^-½ everywhere; L_g(kx) = L_s(x) ⇔ k = 1/4
+    assert exchange_rates(_curve(E=0.0, A=0.5, alpha=0.5), _curve(E=0.0, A=1.0, alpha=0.5), 100.0)[0] == \
+        pytest.approx(0.25, rel=1e-6)
+    # ahead all the way down to 0.01·x (a flat generic below the structured curve): the search's floor
+    assert exchange_rates(_curve(E=0.1, A=1e-9, alpha=0.5), _curve(E=0.2, A=1.0, alpha=0.5), 100.0)[0] == \
+        pytest.approx(0.01)
+    # a rising generic that is behind at x never catches up, although it was lower at small x
+    rising = _curve(E=0.0, A=0.1, alpha=-0.5)  # 0.1·x^½: 1.0 at x = 100
+    assert np.isinf(exchange_rates(rising, _curve(E=0.5, A=1e-9, alpha=0.5), 100.0)[0])
+
+
 def test_crossings_closed_form():
     # L_g = x^-0.5 (steeper) and L_s = 0.1 x^-0.25 cross where x^-0.25 = 0.1, x = 10^4
     g, s = _curve(E=0.0, A=1.0, alpha=0.5), _curve(E=0.0, A=0.1, alpha=0.25)

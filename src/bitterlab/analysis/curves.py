@@ -146,6 +146,25 @@ def first_below(curves: Curves, level: np.ndarray, low: float, high: float) -> n
     return out
 
 
+def reached_since(curves: Curves, level: np.ndarray, low: float, high: float) -> np.ndarray:
+    """For each curve b with L_b(high) ≤ level_b: the smallest x in [low, high] such that
+    L_b ≤ level_b on all of [x, high] (``low`` where it holds on the whole range; NaN where
+    L_b(high) > level_b)."""
+    level = np.broadcast_to(np.asarray(level, float), (len(curves),))
+    grid = np.geomspace(high, low, GRID)  # downward from high
+    above = curves(grid) - level[:, None] > 0
+    out = np.full(len(curves), np.nan)
+    ok = ~above[:, 0]
+    leaves = above.any(axis=1)
+    out[ok & ~leaves] = low
+    inner = ok & leaves
+    if inner.any():
+        i = np.argmax(above, axis=1)[inner]
+        sub, lv = curves.take(inner), level[inner]
+        out[inner] = _refine(lambda x: sub.at(x) - lv, grid[i], grid[i - 1])
+    return out
+
+
 def first_crossing(a: Curves, b: Curves, low: float, high: float) -> np.ndarray:
     """For each pair (a_k, b_k), the first x in (low, high] where a − b changes sign (NaN if none)."""
     grid = np.geomspace(low, high, GRID)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from bitterlab.analysis.bootstrap import Replicates, interval, probability, replicates
 from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, RescaledCurves, first_below,
-                                       first_crossing)
+                                       first_crossing, reached_since)
 from bitterlab.analysis.families import FAMILIES, get_family
 from bitterlab.analysis.robust import fit_batch
 
@@ -277,12 +277,19 @@ def fit_band(cf: ContenderFit, level: float, n: int = 40) -> list[dict]:
 
 
 def exchange_rates(generic: Curves, structured: Curves, x: float) -> np.ndarray:
-    """k(x) = L_g⁻¹(L_s(x))/x per pair of curves; +inf where the generic curve never reaches L_s(x)
-    within 10⁶·x (NaN where a fit is undefined)."""
+    """k(x) = x'/x, x' the data at which the generic curve reaches L_s(x), per pair of curves.
+
+    Where the generic is behind at x (L_g(x) > L_s(x)), x' is the first x' ≥ x with L_g(x') ≤ L_s(x)
+    (+inf where it never does within 10⁶·x: a curve that does not fall never catches up); where it
+    is already level or ahead, x' is the start of the stretch ending at x on which L_g ≤ L_s(x)
+    (k ≤ 1: it needed less; ``SEARCH_BELOW`` where that stretch reaches the search's lower end).
+    For a decreasing L_g both are L_g⁻¹(L_s(x)). NaN where a fit is undefined."""
     level = structured(x)[:, 0]
-    needed = first_below(generic, level, SEARCH_BELOW * x, SEARCH_ABOVE * x)
-    out = needed / x
-    return np.where(np.isnan(out) & np.isfinite(level), np.inf, out)
+    behind = generic(x)[:, 0] > level
+    ahead = np.where(behind, np.nan, reached_since(generic, level, SEARCH_BELOW * x, x))
+    catch_up = first_below(generic, level, x, SEARCH_ABOVE * x)
+    catch_up = np.where(np.isnan(catch_up) & np.isfinite(level), np.inf, catch_up)
+    return np.where(behind, catch_up, ahead) / x
 
 
 def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> dict:
@@ -299,6 +306,7 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> di
     if np.isfinite(rate):
         exchange = {"value": rate, "x": high, **interval(rates, reps, level),
                     "p_unreachable": probability(np.isinf(rates), reps),
+                    "at_search_floor": bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value is an upper bound
                     "extrapolated": bool(rate * high > generic.x_max * (1 + 1e-9)),
                     "extrapolation_supported": generic.selection.supported}
     within = first_crossing(generic.reps, structured.reps, low, high)
@@ -325,7 +333,8 @@ def _both(a: bool | None, b: bool | None) -> bool | None:
 def shape_warnings(cf: ContenderFit, name: str, metric: str) -> list[str]:
     """Where a contender's curve is ill-behaved: a mean that rises with scale beyond noise
     (non-monotone), and a fit driven by one scale (leaving it out moves the exponent by more than
-    half, or the loss at 10x the largest scale by more than 25 %).
+    half — unless the fitted curve is flat to 2 % over the range, where the exponent is not
+    identified — or the loss at 10x the largest scale by more than 25 %).
 
     Noise, in log space: the standard error of each scale's log-mean from its seeds; where a scale
     has a single result, the scatter of all log-residuals around the fitted curve (1.4826·MAD)."""
@@ -347,9 +356,12 @@ def shape_warnings(cf: ContenderFit, name: str, metric: str) -> list[str]:
         far = BEYOND * cf.x_max
         full_far, loo_far = cf.best(far)[0, 0], cf.loo(far)[:, 0]
         full_p, loo_p = cf.best.params(), cf.loo.params()
+        ends = cf.best(np.array([cf.x_min, cf.x_max]))[0]
+        # on a curve flat to 2 % over the measured range the exponent is not identified: don't report it
+        shaped = "alpha" in full_p and abs(np.log(ends[0] / ends[1])) > 0.02
         for j, value in enumerate(pts.scales):
             moved_far = abs(loo_far[j] - full_far) > 0.25 * abs(full_far)
-            moved_alpha = "alpha" in full_p and abs(loo_p["alpha"][j] - full_p["alpha"][0]) > 0.5 * abs(full_p["alpha"][0])
+            moved_alpha = shaped and abs(loo_p["alpha"][j] - full_p["alpha"][0]) > 0.5 * abs(full_p["alpha"][0])
             if moved_far or moved_alpha:
                 detail = (f"moves α from {full_p['alpha'][0]:.3g} to {loo_p['alpha'][j]:.3g} and " if "alpha" in full_p
                           else "")

@@ -188,7 +188,9 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
             label = " — an extrapolation of the generic curve beyond its measured range"
             if ex["extrapolation_supported"] is False:
                 label += ", which its held-out check does not support"
-        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {_fmt(ex['value'])}x the data "
+        needs = f"at most {_fmt(ex['value'])}x (the lower end of the search)" if ex.get("at_search_floor") \
+            else f"{_fmt(ex['value'])}x"
+        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the data "
                  f"({_interval(ex)}; never reached in {ex['p_unreachable']:.0%} of resamples) to match {structured}"
                  f"{label}. ")
     if cross and cross["p_within"] is not None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bitterlab.study import Study
-from bitterlab.studies import seasonal
+from bitterlab.studies import locality, locality_rules, seasonal, synthetic
 
-STUDIES: dict[str, Study] = {s.name: s for s in (seasonal.STUDY,)}
+STUDIES: dict[str, Study] = {s.name: s for s in (seasonal.STUDY, synthetic.STUDY, locality.STUDY, locality_rules.STUDY)}
 
 
 def get_study(name: str) -> Study:
