@@ -11,14 +11,11 @@ Losses (rows of ``target`` sum to 1):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
-from bitterlab.engine.run import Diverged
 from bitterlab.geometry.losses import w1_ordinal
-from bitterlab.train.mlp import FitConfig, Fitted, mlp, n_params, training_flops
+from bitterlab.train.mlp import FitConfig, Fitted, mlp, train
 
 LOSSES = ("ce", "emd2")
 
@@ -42,20 +39,7 @@ def fit_distribution(x: np.ndarray, target: np.ndarray, loss: str, cfg: FitConfi
     xt = torch.as_tensor(x, dtype=dtype, device=device)
     tt = torch.as_tensor(target, dtype=dtype, device=device)
     model = mlp(xt.shape[1], cfg.width, cfg.depth, tt.shape[1]).to(device=device, dtype=dtype)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
-    value = torch.tensor(float("nan"))
-    for step in range(cfg.steps):
-        opt.zero_grad(set_to_none=True)
-        value = _loss(loss, model(xt), tt)
-        if not math.isfinite(value.item()):
-            raise Diverged(f"training loss is {value.item()} at step {step}")
-        value.backward()
-        opt.step()
-        sched.step()
-    params = n_params(model)
-    return Fitted(model=model, params=params, flops=training_flops(params, len(xt), cfg.steps), steps=cfg.steps,
-                  final_loss=float(value.item()))
+    return train(model, len(xt), lambda: _loss(loss, model(xt), tt), cfg)
 
 
 def predict_distribution(fitted: Fitted, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:

@@ -62,19 +62,26 @@ def fit_regressor(x: np.ndarray, y: np.ndarray, cfg: FitConfig, *, device: str =
     xt = torch.as_tensor(x, dtype=dtype, device=device)
     yt = torch.as_tensor(y, dtype=dtype, device=device).reshape(len(y), -1)
     model = mlp(xt.shape[1], cfg.width, cfg.depth, yt.shape[1]).to(device=device, dtype=dtype)
+    return train(model, len(xt), lambda: torch.mean((model(xt) - yt) ** 2), cfg)
+
+
+def train(model: nn.Module, n_examples: int, loss_fn, cfg: FitConfig) -> Fitted:
+    """Full-batch Adam (cosine-decayed learning rate) on ``loss_fn()`` for ``cfg.steps`` steps.
+
+    Raises :class:`~bitterlab.engine.run.Diverged` if the loss becomes non-finite."""
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
     loss = torch.tensor(float("nan"))
     for step in range(cfg.steps):
         opt.zero_grad(set_to_none=True)
-        loss = torch.mean((model(xt) - yt) ** 2)
+        loss = loss_fn()
         if not math.isfinite(loss.item()):
             raise Diverged(f"training loss is {loss.item()} at step {step}")
         loss.backward()
         opt.step()
         sched.step()
     params = n_params(model)
-    return Fitted(model=model, params=params, flops=training_flops(params, len(xt), cfg.steps), steps=cfg.steps,
+    return Fitted(model=model, params=params, flops=training_flops(params, n_examples, cfg.steps), steps=cfg.steps,
                   final_loss=float(loss.item()))
 
 
