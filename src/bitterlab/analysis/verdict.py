@@ -181,7 +181,7 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
     ex, cross = v["exchange_rate"], v["crossover"]
     if ex is None:
         text += (f"The fitted generic curve never reaches the structured loss at {_fmt(last['x'])}, so no amount "
-                 "of extra data closes the gap on these fits (exchange rate undefined). ")
+                 f"of extra {study.axis.label} closes the gap on these fits (exchange rate undefined). ")
     else:
         label = ""
         if ex["extrapolated"]:
@@ -190,7 +190,7 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
                 label += ", which its held-out check does not support"
         needs = f"at most {_fmt(ex['value'])}x (the lower end of the search)" if ex.get("at_search_floor") \
             else f"{_fmt(ex['value'])}x"
-        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the data "
+        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the {study.axis.label} "
                  f"({_interval(ex)}; never reached in {ex['p_unreachable']:.0%} of resamples) to match {structured}"
                  f"{label}. ")
     if cross and cross["p_within"] is not None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bitterlab.study import Study
-from bitterlab.studies import locality, locality_rules, metric_loss, seasonal, synthetic
+from bitterlab.studies import generative, locality, locality_rules, metric_loss, seasonal, synthetic
 
 STUDIES: dict[str, Study] = {s.name: s for s in (seasonal.STUDY, synthetic.STUDY, locality.STUDY, locality_rules.STUDY,
-                                          metric_loss.STUDY)}
+                                          metric_loss.STUDY, generative.STUDY)}
 
 
 def get_study(name: str) -> Study:

@@ -57,6 +57,19 @@ def batched_forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor
     return h
 
 
+def stacked_mlps(seeds: list[int], in_dim: int, width: int, depth: int, out_dim: int, *, device: str = "cpu",
+                 dtype: str = "float32") -> tuple[list[torch.nn.Sequential], list[torch.Tensor]]:
+    """One ``mlp`` per seed, each initialised after ``torch.manual_seed(seed)`` (as it would be alone),
+    and their parameters stacked for :func:`batched_forward` (leaf tensors that require grad)."""
+    models = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        models.append(mlp(in_dim, width, depth, out_dim).to(device=device, dtype=getattr(torch, dtype)))
+    params = [torch.stack([list(m.parameters())[j].detach() for m in models]).clone().requires_grad_(True)
+              for j in range(len(list(models[0].parameters())))]
+    return models, params
+
+
 def fit_regressors(xs: list[np.ndarray], ys: list[np.ndarray], cfg: FitConfig, seeds: list[int], *,
                    device: str = "cpu") -> list[Fitted | Diverging]:
     """Fit one ``mlp`` per (x, y, seed) by full-batch Adam on mean squared error, all at once.
@@ -67,12 +80,7 @@ def fit_regressors(xs: list[np.ndarray], ys: list[np.ndarray], cfg: FitConfig, s
     if not (len(xs) == len(ys) == len(seeds)) or not xs:
         raise ValueError("fit_regressors needs as many inputs, targets and seeds, at least one")
     in_dim, out_dim = xs[0].shape[1], (1 if ys[0].ndim == 1 else ys[0].shape[1])
-    models = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        models.append(mlp(in_dim, cfg.width, cfg.depth, out_dim).to(device=device, dtype=getattr(torch, cfg.dtype)))
-    params = [torch.stack([list(m.parameters())[j].detach() for m in models]).clone().requires_grad_(True)
-              for j in range(len(list(models[0].parameters())))]
+    models, params = stacked_mlps(seeds, in_dim, cfg.width, cfg.depth, out_dim, device=device, dtype=cfg.dtype)
     x, mask = _stack(xs, device, cfg.dtype)
     y, _ = _stack([np.asarray(t, float).reshape(len(t), -1) for t in ys], device, cfg.dtype)
     counts = mask.sum(1)
