@@ -68,7 +68,7 @@ def test_verdict_words(store):
 
 def test_report_and_export(store, tmp_path):
     out = tmp_path / "rep"
-    res = runner.invoke(app, ["report", "--store", str(store), "--out", str(out)])
+    res = runner.invoke(app, ["report", "--store", str(store), "--out", str(out), "--no-geometry"])
     assert res.exit_code == 0, res.output
     for name in ["index.html", "index.md", "seasonal.html", "seasonal.png", "seasonal.json"]:
         assert (out / name).stat().st_size > 0

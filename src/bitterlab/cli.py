@@ -168,14 +168,15 @@ def report(
     studies: Annotated[list[str] | None, typer.Argument(help="Studies (default: every study in the store).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("bitterlab-report"),
     budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
+    geometry: Annotated[bool, typer.Option("--geometry/--no-geometry", help="Include the geometry page (regimes "
+                                           "table, geodesic animation; ~15 s).")] = True,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Write the static report (index.html, index.md, one page and PNG per study).
+    """Write the static report: index.html (scoreboard), index.md, a page, PNG and JSON per study, geometry.html.
 
-    Example: bitterlab report seasonal --out bitterlab-report
+    Example: bitterlab report --out bitterlab-report
     """
-    from bitterlab.analysis import verdict
-    from bitterlab.report import write_report
+    from bitterlab.report import collect, geometry_inputs, write_report
     from bitterlab.studies import STUDIES
 
     try:
@@ -185,16 +186,18 @@ def report(
         raise fail(str(exc)) from None
     names = studies or [n for n in STUDIES if (df["study"] == n).any()]
     chosen = _studies(names, False)
-    entries = []
-    for s in chosen:
-        rows = df[df["study"] == s.name]
-        try:
-            entries.append((s, rows, verdict(s, rows, budget=budget)))
-        except LookupError as exc:
-            raise fail(exc.args[0]) from None
-    if not entries:
-        raise fail(f"no results in {store}: run a study first")
-    index = write_report(out, entries)
+    if not chosen:
+        raise fail(f"no results in {store}: run a study first (bitterlab run --all)")
+    try:
+        with console.status("analysing results"):
+            entries = collect(df, chosen, budget)
+    except LookupError as exc:
+        raise fail(exc.args[0]) from None
+    geo = None
+    if geometry:
+        with console.status("geometry page: regimes table and geodesic animation"):
+            geo = geometry_inputs(out)
+    index = write_report(out, entries, geo)
     print(f"report written to {index.resolve()}")
 
 

@@ -1,47 +1,59 @@
-"""The report: a static folder with index.html, index.md and one page plus one PNG per study.
+"""The report: a static folder — index.html (the scoreboard), index.md, one page, one PNG and one
+JSON verdict per study, and a geometry page with its animation. Viewing it needs no network.
 
-It renders what analysis computed (verdicts, tables); it computes nothing itself.
+It renders what :mod:`bitterlab.report.collect` gathered (verdicts, tables); it computes nothing.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
-import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+import bitterlab
+from bitterlab.report.collect import GeometryInputs, StudyEntry
 from bitterlab.report.figures import results_table, study_figure
+from bitterlab.report.tables import scoreboard
 from bitterlab.study import Study
 
-_ENV = Environment(loader=PackageLoader("bitterlab", "report/templates"),
+_ENV = Environment(loader=PackageLoader("bitterlab", "report/templates"), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["num"] = lambda v, spec="%.4g": "—" if v is None else spec % v
 
 
 def command_for(study: Study, budget: str) -> str:
-    return f"bitterlab run {study.name} --budget {budget} && bitterlab report {study.name}"
+    """The exact command that reproduces a study's page."""
+    return f"bitterlab run {study.name} --budget {budget} && bitterlab report {study.name} --budget {budget}"
 
 
-def write_report(out: Path, entries: list[tuple[Study, pd.DataFrame, list[dict[str, Any]]]]) -> Path:
-    """Write the report for ``(study, its rows, its verdicts)`` entries; return index.html's path."""
+def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs | None = None) -> Path:
+    """Write the report for ``entries`` (and the geometry page if given); return index.html's path."""
     out.mkdir(parents=True, exist_ok=True)
-    pages = []
-    for study, rows, verdicts in entries:
-        budget = verdicts[0]["budget"]
-        rows = rows[rows["budget"] == budget]
-        fig = study_figure(study, rows, verdicts=verdicts)
+    nav = [{"name": e.study.name, "html": f"{e.study.name}.html"} for e in entries]
+    common = {"nav": nav, "geometry": geometry, "version": bitterlab.__version__}
+    for e in entries:
+        study = e.study
+        fig = study_figure(study, e.rows, verdicts=e.verdicts)
         fig.savefig(out / f"{study.name}.png", dpi=110)
         plt.close(fig)
-        table = results_table(rows, study.metric)
-        page = dict(study=study, verdicts=verdicts, figure=f"{study.name}.png", html=f"{study.name}.html",
-                    table=table.to_dict("records"), command=command_for(study, budget), budget=budget,
-                    grid=study.budgets[budget].grid, seeds=sorted(rows["seed"].unique().tolist()))
-        (out / page["html"]).write_text(_ENV.get_template("study.html").render(**page))
-        (out / f"{study.name}.json").write_text(json.dumps(verdicts, indent=2))
-        pages.append(page)
-    (out / "index.html").write_text(_ENV.get_template("index.html").render(pages=pages))
-    (out / "index.md").write_text(_ENV.get_template("index.md").render(pages=pages))
+        spec = study.budgets[e.budget]
+        page = dict(study=study, verdicts=e.verdicts, figure=f"{study.name}.png", json=f"{study.name}.json",
+                    table=results_table(e.rows, study.metric).to_dict("records"), command=command_for(study, e.budget),
+                    budget=e.budget, grid=spec.grid, options=", ".join(f"{k} {v}" for k, v in spec.options.items()) or
+                    "no training options", seeds=sorted(int(s) for s in e.rows["seed"].unique()))
+        (out / f"{study.name}.html").write_text(_ENV.get_template("study.html").render(**common, **page))
+        (out / f"{study.name}.json").write_text(json.dumps(e.verdicts, indent=2))
+    board = scoreboard([(e.study, e.verdicts) for e in entries])
+    rows = [{**r, "html": f"{r['study']}.html"} for r in board.to_dict("records")]
+    columns = list(board.columns)
+    (out / "index.html").write_text(_ENV.get_template("index.html").render(**common, rows=rows, columns=columns))
+    (out / "index.md").write_text(_ENV.get_template("index.md").render(rows=rows, entries=entries,
+                                                                      geometry=geometry))
+    if geometry is not None:
+        regime_columns = list(geometry.regimes[0]) if geometry.regimes else []
+        continuity_columns = list(geometry.continuity[0]) if geometry.continuity else []
+        (out / "geometry.html").write_text(_ENV.get_template("geometry.html").render(
+            **common, regime_columns=regime_columns, continuity_columns=continuity_columns))
     return out / "index.html"

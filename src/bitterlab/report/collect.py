@@ -1,0 +1,56 @@
+"""What the report shows, computed before it renders: verdicts per study (analysis) and the geometry
+page's tables and animation (geometry module). The templates only format these values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bitterlab.study import Study
+
+GEODESIC_ENDS = ("normal:-2,0.5", "normal:3,1.5")  # the animation's endpoints (as `bitterlab geodesic` takes them)
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    study: Study
+    rows: pd.DataFrame  # the study's result rows at ``budget`` (ok and failed)
+    verdicts: list[dict[str, Any]]
+    budget: str
+
+
+@dataclass(frozen=True)
+class GeometryInputs:
+    regimes: list[dict[str, object]]  # regimes_table(): every measure per regime, None where undefined
+    continuity: list[dict[str, float]]  # continuity_table(): measures as two point masses merge
+    animation: str  # file name of the geodesic animation, beside the pages
+    ends: tuple[str, str]
+
+
+def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None) -> list[StudyEntry]:
+    """One entry per study with results in ``df``; verdicts at ``budget`` (default: full if any, else quick).
+    Raises ``LookupError`` for a study without results at that budget."""
+    from bitterlab.analysis import verdict
+
+    entries = []
+    for s in studies:
+        rows = df[df["study"] == s.name]
+        verdicts = verdict(s, rows, budget=budget)
+        chosen = verdicts[0]["budget"]
+        entries.append(StudyEntry(study=s, rows=rows[rows["budget"] == chosen], verdicts=verdicts, budget=chosen))
+    return entries
+
+
+def geometry_inputs(out: Path, *, frames: int = 24) -> GeometryInputs:
+    """The regimes and continuity tables, and the Fisher–Rao / Wasserstein / mixture geodesics from
+    N(−2, 0.5²) to N(3, 1.5²) as a GIF written into ``out``."""
+    from bitterlab.geometry import continuity_table, geodesic_animation, parse_distribution, regimes_table
+
+    out.mkdir(parents=True, exist_ok=True)
+    name = "geodesics.gif"
+    p, q = (parse_distribution(s) for s in GEODESIC_ENDS)
+    geodesic_animation(p, q, out / name, frames=frames, fps=8)
+    return GeometryInputs(regimes=regimes_table(), continuity=continuity_table(), animation=name, ends=GEODESIC_ENDS)

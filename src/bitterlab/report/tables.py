@@ -1,0 +1,72 @@
+"""Tables (pandas) from verdicts: the scoreboard and the per-scale comparison. Usable from Jupyter;
+the report renders them. They format what analysis computed; they compute nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from bitterlab.study import Study
+
+OUTCOME_WORDS = {"cross_within": "cross inside the range", "cross_beyond": "cross beyond it (extrapolated)",
+                 "no_cross": "gap persists within 10x"}
+
+
+def _num(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3g}"
+
+
+def exchange_text(ex: dict | None) -> str:
+    """'4.2x [2.1, 9.8]' (90% interval), '≤ 0.01x' at the search floor, or 'never' (undefined)."""
+    if ex is None:
+        return "never (generic curve does not reach it)"
+    high = "∞" if ex.get("high") is None or ex["high"] == float("inf") else _num(ex["high"])
+    value = f"≤ {_num(ex['value'])}x" if ex.get("at_search_floor") else f"{_num(ex['value'])}x"
+    label = " (extrapolated)" if ex.get("extrapolated") else ""
+    return f"{value} [{_num(ex.get('low'))}, {high}]{label}"
+
+
+def crossover_text(cross: dict | None) -> str:
+    if not cross or cross.get("p_within") is None:
+        return "—"
+    text = f"inside: {cross['p_within']:.2f}; within 10x beyond: {cross['p_beyond_10x']:.2f}"
+    if cross.get("point") is not None:
+        text += f"; at ≈ {cross['point']:.3g}"
+    return text
+
+
+def winner_text(v: dict[str, Any]) -> str:
+    if not v["per_scale"]:
+        return "—"
+    last = v["per_scale"][-1]
+    interval = "" if last["low"] is None else f" (difference {last['difference']:.3g}, 90% [{last['low']:.3g}, {last['high']:.3g}])"
+    return f"{last['winner']}{interval}{'' if last['decisive'] else ', not decisive'}"
+
+
+def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFrame:
+    """One row per (study, task): claim, generic vs structured, winner at the largest scale with the
+    difference's interval, exchange rate with interval, crossover probabilities, outcome, failed
+    trials and the verdict in words."""
+    rows = []
+    for study, verdicts in entries:
+        generic = next(c.name for c in study.contenders if c.role == "generic")
+        structured = next(c.name for c in study.contenders if c.role == "structured")
+        for v in verdicts:
+            outcome = v.get("outcome")
+            rows.append({
+                "study": study.name, "task": v["task"], "claim": study.claim,
+                "generic vs structured": f"{generic} vs {structured}",
+                "winner at largest scale": winner_text(v),
+                "exchange rate": exchange_text(v["exchange_rate"]),
+                "crossover probability": crossover_text(v["crossover"]),
+                "outcome": "—" if not outcome else f"{OUTCOME_WORDS[outcome['name']]} (p = {outcome['probability']:.2f})",
+                "failed": f"{v['failed_trials']} of {v['n_trials']}",
+                "verdict": v["words"],
+            })
+    return pd.DataFrame(rows)
+
+
+def per_scale_table(v: dict[str, Any]) -> pd.DataFrame:
+    """The paired comparison at each measured scale of one verdict."""
+    return pd.DataFrame(v["per_scale"])

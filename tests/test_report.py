@@ -1,0 +1,120 @@
+"""The report renders from a small store: structure (every study row, every image and link resolves)
+and, where Debian's chromium is installed, a real headless browser renders the scoreboard."""
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from bitterlab.cli import app
+from bitterlab.engine import Store
+from bitterlab.engine.result import Result
+from bitterlab.studies import STUDIES
+from bitterlab.study import expand
+
+runner = CliRunner()
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.rows, self.title, self._in_title = [], [], "", False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("a", "link") and a.get("href"):
+            self.refs.append(a["href"])
+        if tag in ("img", "script") and a.get("src"):
+            self.refs.append(a["src"])
+        self._in_title = tag == "title"
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag):
+        self._in_title = False
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    """Made-up results for every built-in study (3 seeds; the structured contender 20% better; one
+    failed trial per study), rendered by `bitterlab report`."""
+    tmp = tmp_path_factory.mktemp("report")
+    path = tmp / "r.duckdb"
+    with Store(path) as st:
+        for study in STUDIES.values():
+            trials = expand(study, "quick", seeds=3)
+            for i, t in enumerate(trials):
+                loss = (1.0 + 3.0 * t.x ** -0.3) * (0.8 if t.role == "structured" else 1.0) * (1 + 0.01 * t.seed)
+                failed = i == 0
+                st.write(Result(key=t.key, study=t.study, version=t.version, task=t.task, contender=t.contender,
+                                role=t.role, x=t.x, seed=t.seed, budget=t.budget, status="failed" if failed else "ok",
+                                reason="diverged: loss is nan at step 3" if failed else "",
+                                metrics={m: loss for m in study.metrics}))
+    out = tmp / "site"
+    res = runner.invoke(app, ["report", "--store", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_every_study_and_task_has_a_scoreboard_row_and_a_page(report_dir):
+    index = (report_dir / "index.html").read_text()
+    for study in STUDIES.values():
+        assert (report_dir / f"{study.name}.html").exists()
+        for task in study.tasks:
+            assert f'<a href="{study.name}.html">{study.name}</a></td><td>{task.name}</td>' in index
+        page = (report_dir / f"{study.name}.html").read_text()
+        assert f"bitterlab run {study.name} --budget quick" in page
+        assert "failed trials: 1 of" in page
+    assert index.count("<tr><td><a href=") == sum(len(s.tasks) for s in STUDIES.values())
+    assert "geometry.html" in index
+
+
+def test_every_image_and_link_resolves(report_dir):
+    pages = sorted(report_dir.glob("*.html"))
+    assert len(pages) == len(STUDIES) + 2  # studies, scoreboard, geometry
+    for page in pages:
+        parser = Links()
+        parser.feed(page.read_text())
+        assert parser.title.startswith("bitterlab"), page.name
+        for ref in parser.refs:
+            assert "://" not in ref, f"{page.name} links outside the report: {ref}"
+            target = report_dir / ref.split("#")[0]
+            assert target.exists() and target.stat().st_size > 0, f"{page.name}: broken link {ref}"
+    with Image.open(report_dir / "geodesics.gif") as gif:
+        assert gif.n_frames > 1
+
+
+def test_geometry_page_shows_the_regimes_table(report_dir):
+    page = (report_dir / "geometry.html").read_text()
+    for measure in ("KL", "Fisher-Rao", "W2"):
+        assert f"<th>{measure}</th>" in page
+    assert "<img src=\"geodesics.gif\"" in page
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it with apt "
+                    "where it can: apt-get install chromium)")
+def test_headless_chromium_renders_the_scoreboard(report_dir, tmp_path):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars"]
+    url = (report_dir / "index.html").resolve().as_uri()
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert "<title>bitterlab — scoreboard</title>" in dom.stdout, dom.stderr[-2000:]
+    shot = tmp_path / "scoreboard.png"
+    subprocess.run([CHROMIUM, *flags, "--window-size=1280,1000", f"--screenshot={shot}", url], capture_output=True,
+                   timeout=120)
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.shape == (1000, 1280)
+    assert pixels.std() > 10  # not blank: text and table rules on white
+    assert (pixels < 100).mean() > 0.005  # some dark (text) pixels
