@@ -1,0 +1,91 @@
+"""A small decoder-only transformer whose variants differ only in how they see positions (shared
+model piece for the positions study).
+
+- ``"learned"``: a learned absolute position embedding added to the token embedding (GPT-2,
+  Radford et al. 2019); positions never seen in training keep their random initial embedding.
+- ``"rope"``: rotary position embedding (Su et al. 2021, RoFormer, eq. 34): query and key feature
+  pairs (2i, 2i+1) at position m are rotated by the angle m·θᵢ, θᵢ = 10000^(−2i/d_head), so that
+  ⟨R_m q, R_n k⟩ = ⟨q, R_{n−m} k⟩ depends on the offset n − m only.
+- ``"none"``: no positional information (NoPE); the causal mask alone breaks permutation symmetry
+  (Kazemnejad et al. 2023).
+
+Pre-norm blocks: x + Attn(LN(x)), x + MLP(LN(x)); causal softmax attention, ReLU MLP of 4·d.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+POSITIONS = ("learned", "rope", "none")
+
+
+def rope_angles(length: int, dim: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of m·θᵢ for m < length, i < dim/2: two (length, dim/2) tensors."""
+    if dim % 2:
+        raise ValueError(f"RoPE needs an even head dimension, got {dim}")
+    theta = base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    angles = torch.arange(length, dtype=torch.float64)[:, None] * theta[None, :]
+    return torch.cos(angles), torch.sin(angles)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate feature pairs (2i, 2i+1) of x (..., length, dim) by the angles whose cos/sin are given."""
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    c, s = cos.to(x.dtype), sin.to(x.dtype)
+    out = torch.stack([x1 * c - x2 * s, x1 * s + x2 * c], dim=-1)
+    return out.flatten(-2)
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, rope: bool) -> None:
+        super().__init__()
+        self.heads, self.rope = heads, rope
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.ReLU(), nn.Linear(4 * width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q, k, v = (t.view(b, n, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
+        if self.rope:
+            cos, sin = rope_angles(n, d // self.heads)
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        att = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(att.transpose(1, 2).reshape(b, n, d))
+        return x + self.mlp(self.ln2(x))
+
+
+class Transformer(nn.Module):
+    """Token sequences (batch, length) → logits (batch, length, vocab_out), causal."""
+
+    def __init__(self, vocab: int, vocab_out: int, width: int, depth: int, heads: int, positions: str,
+                 max_len: int) -> None:
+        super().__init__()
+        if positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}, got {positions!r}")
+        if width % heads:
+            raise ValueError(f"width {width} is not divisible by heads {heads}")
+        self.positions, self.max_len = positions, max_len
+        self.embed = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(max_len, width) if positions == "learned" else None
+        self.blocks = nn.ModuleList(Block(width, heads, positions == "rope") for _ in range(depth))
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab_out)
+        nn.init.normal_(self.embed.weight, std=1 / math.sqrt(width))
+        if self.pos is not None:
+            nn.init.normal_(self.pos.weight, std=1 / math.sqrt(width))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        n = tokens.shape[1]
+        if n > self.max_len:
+            raise ValueError(f"sequence of length {n} exceeds max_len {self.max_len}")
+        h = self.embed(tokens)
+        if self.pos is not None:
+            h = h + self.pos(torch.arange(n))
+        for block in self.blocks:
+            h = block(h)
+        return self.head(self.ln(h))
