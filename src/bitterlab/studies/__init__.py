@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bitterlab.study import Study
-from bitterlab.studies import (equivariance, generative, locality, locality_rules, metric_loss, positions, search,
-                               seasonal, synthetic)
+from bitterlab.studies import (equivariance, generative, grammar, locality, locality_rules, metric_loss, positions,
+                               search, seasonal, synthetic)
 
 STUDIES: dict[str, Study] = {s.name: s for s in (
-    seasonal.STUDY, positions.STUDY, equivariance.STUDY, metric_loss.STUDY, generative.STUDY, search.STUDY,
-    synthetic.STUDY, locality.STUDY, locality_rules.STUDY)}
+    seasonal.STUDY, positions.STUDY, equivariance.STUDY, metric_loss.STUDY, generative.STUDY, grammar.STUDY,
+    search.STUDY, synthetic.STUDY, locality.STUDY, locality_rules.STUDY)}
 
 
 def get_study(name: str) -> Study:

@@ -1,0 +1,92 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bitterlab.engine import run_trial
+from bitterlab.studies.grammar import STUDY, masked_probability, programs, to_postfix
+from bitterlab.studies.grammar_lang import (INFIX_TOKENS, allowed_next, evaluate, is_valid, prefix_allowed,
+                                            prefix_to_infix, random_program, same_function, to_prefix)
+from bitterlab.study import expand
+
+
+def test_the_grammar_parses_every_generated_program_and_its_round_trips():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        p = random_program(rng)
+        assert is_valid(p), p
+        assert same_function(prefix_to_infix(to_prefix(p)), p)
+        assert len(to_postfix(p)) == len(to_prefix(p))
+
+
+def test_evaluator_closed_forms():
+    assert evaluate("x+2*y", 1.0, 3.0) == 7.0
+    assert evaluate("(x+2)*y", 1.0, 3.0) == 9.0
+    assert evaluate("s(x-1)*n(y)", 3.0, 2.0) == -8.0
+    assert evaluate("9-x-y", 1.0, 2.0) == 6.0  # left-associative
+    assert to_postfix("(x+2)*y") == "x2+y*" and to_prefix("x+2*y") == "+x*2y"
+    assert not is_valid("x+") and not is_valid("(x") and not is_valid("xy") and not is_valid("s x")
+    assert same_function("x*(y+1)", "x*y+x") and not same_function("x-y", "y-x")
+
+
+@settings(max_examples=60)
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=30))
+def test_constrained_decoding_only_ever_emits_valid_prefixes(choices):
+    """Walk the grammar by picking any allowed character: every prefix stays extendable and ending is
+    offered exactly when the prefix is a complete program."""
+    text = ""
+    for k in choices:
+        ok = allowed_next(text)
+        assert ("$" in ok) == is_valid(text)
+        chars = sorted(ok - {"$"})
+        if not chars:
+            break
+        text += chars[k % len(chars)]
+        assert set(text) <= set(INFIX_TOKENS)
+    # finish greedily with the first closing option: the walk can always be completed
+    for _ in range(200):
+        if "$" in allowed_next(text):
+            break
+        ok = allowed_next(text)
+        text += ")" if ")" in ok else ("x" if "x" in ok else sorted(ok)[0])
+    assert is_valid(text)
+
+
+def test_prefix_actions_constraint_ends_exactly_at_one_tree():
+    assert prefix_allowed("+x") != {"$"} and prefix_allowed("+x2") == {"$"} and prefix_allowed("s") != {"$"}
+    assert prefix_to_infix("+x*2y") == "(x+(2*y))"
+    with pytest.raises(ValueError):
+        prefix_to_infix("+x")
+    with pytest.raises(ValueError):
+        prefix_to_infix("xy")
+
+
+def test_masking_distorts_the_distribution_as_park_et_al_compute():
+    # uniform model over 5-bit strings, valid = {00000} ∪ {1····}: masking 1/2, conditioning 1/17
+    valid = {"00000"} | {"1" + format(i, "04b") for i in range(16)}
+    masked, conditioned = masked_probability(lambda prefix: {"0": 0.5, "1": 0.5}, valid, "00000")
+    assert masked == pytest.approx(1 / 2) and conditioned == pytest.approx(1 / 17)
+
+
+def test_programs_are_seeded_and_the_test_set_is_disjoint():
+    a = programs(50, 1)
+    assert a == programs(50, 1) and a != programs(50, 2)
+    test = programs(40, 10_001, exclude=set(a))
+    assert not set(test) & set(a)
+
+
+def test_each_contender_trains_on_a_tiny_size_and_emits_mostly_valid_programs():
+    tiny = dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(STUDY.budgets["quick"], options={
+        "width": 32, "depth": 2, "heads": 2, "steps": 100, "batch": 32, "lr": 5e-3})})
+    results = {}
+    for t in expand(tiny, "quick", seeds=1):
+        if t.x != 512:
+            continue
+        r = run_trial(t)
+        assert r.status == "ok", r.reason
+        results[t.contender] = r.metrics
+    assert results["ast-actions"]["invalid"] == 0.0  # arity-checked actions always form one tree
+    assert results["constrained"]["invalid"] <= results["tokens"]["invalid"]
+    assert all(m["semantic_error"] < 1.0 for m in results.values())
