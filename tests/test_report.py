@@ -68,11 +68,11 @@ def test_every_study_and_task_has_a_scoreboard_row_and_a_page(report_dir):
     for study in STUDIES.values():
         assert (report_dir / f"{study.name}.html").exists()
         for task in study.tasks:
-            assert f'<a href="{study.name}.html">{study.name}</a></td><td>{task.name}</td>' in index
+            assert f'<tr class="head"><td><a href="{study.name}.html">{study.name}</a></td><td>{task.name}</td>' in index
         page = (report_dir / f"{study.name}.html").read_text()
         assert f"bitterlab run {study.name} --budget quick" in page
         assert "failed trials: 1 of" in page
-    assert index.count("<tr><td><a href=") == sum(len(s.tasks) for s in STUDIES.values())
+    assert index.count('<tr class="head"><td><a href=') == sum(len(s.tasks) for s in STUDIES.values())
     assert "geometry.html" in index
 
 

@@ -237,16 +237,23 @@ def demo(
     """
     from bitterlab.studies import STUDIES
 
+    from bitterlab.report import collect, geometry_inputs, write_report
+
     studies = list(STUDIES.values())
     run_studies(studies, budget="quick", executor="process", jobs=jobs, device="cpu", store=store, seeds=None,
                 retry_failed=False)
-    for s in studies:
-        _, verdicts = _verdicts(s, store, "quick")
-        for v in verdicts:
+    with Store(store, read_only=True) as st:
+        df = st.frame()
+    with console.status("analysing results"):
+        entries = collect(df, studies, "quick")
+    for e in entries:
+        for v in e.verdicts:
             print(f"[{v['study']} / {v['task']}] {v['words']}")
             for w in v["warnings"]:
                 print(f"  warning: {w}")
-    report(None, out=out, budget="quick", store=store)
+    with console.status("geometry page: regimes table and geodesic animation"):
+        geo = geometry_inputs(out)
+    print(f"report written to {write_report(out, entries, geo).resolve()}")
 
 
 def _read_results_csv(path: Path, xs: list[str], y: str, group: str, seed: str | None):

@@ -79,7 +79,7 @@ def test_programs_are_seeded_and_the_test_set_is_disjoint():
 
 def test_each_contender_trains_on_a_tiny_size_and_emits_mostly_valid_programs():
     tiny = dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(STUDY.budgets["quick"], options={
-        "width": 32, "depth": 2, "heads": 2, "steps": 100, "batch": 32, "lr": 5e-3})})
+        "width": 32, "depth": 2, "heads": 2, "steps": 100, "batch": 32, "lr": 5e-3, "depth_programs": 2})})
     results = {}
     for t in expand(tiny, "quick", seeds=1):
         if t.x != 512:

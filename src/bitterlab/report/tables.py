@@ -20,7 +20,7 @@ def _num(v: float | None) -> str:
 def exchange_text(ex: dict | None) -> str:
     """'4.2x [2.1, 9.8]' (90% interval), '≤ 0.01x' at the search floor, or 'never' (undefined)."""
     if ex is None:
-        return "never (generic curve does not reach it)"
+        return "never reached"
     high = "∞" if ex.get("high") is None or ex["high"] == float("inf") else _num(ex["high"])
     value = f"≤ {_num(ex['value'])}x" if ex.get("at_search_floor") else f"{_num(ex['value'])}x"
     label = " (extrapolated)" if ex.get("extrapolated") else ""

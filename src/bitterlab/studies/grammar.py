@@ -22,7 +22,8 @@ probability 1/2 where conditioning gives 1/17 — reproduced exactly in the test
 model put on characters the grammar forbids along its decoded path (for the free tokens model, on
 the first 30 test programs) — the mass masking throws away.
 
-Axis: training examples (programs up to 3 nested operators; the 100 test programs are disjoint).
+Axis: training examples (programs of up to 2 nested operators at the quick budget, 3 at the full; the
+100 test programs are disjoint from the training ones).
 Metrics: ``semantic_error`` (main; (wrong + ½)/(n + 1)), ``invalid`` (share that does not parse or
 is not one tree), ``masked_mass``, ``decode_ms_per_token`` (wall time of batched greedy decoding).
 
@@ -69,11 +70,11 @@ def to_postfix(program: str) -> str:
     return "".join(out)
 
 
-def programs(n: int, seed: int, exclude: set[str] = frozenset()) -> list[str]:
+def programs(n: int, seed: int, exclude: set[str] = frozenset(), depth: int = 3) -> list[str]:
     rng = np.random.default_rng([seed, 2024, n])
     out = []
     while len(out) < n:
-        p = random_program(rng)
+        p = random_program(rng, depth)
         if p not in exclude and len(p) < MAX_OUT - 1:
             out.append(p)
     return out
@@ -166,8 +167,9 @@ def masked_probability(next_probs, valid: set[str], target: str) -> tuple[float,
 
 def run(trial: Trial) -> TrialOutput:
     c = trial.config
-    train_programs = programs(int(trial.x), trial.seed)
-    test_programs = programs(N_TEST, trial.seed + 10_000, exclude=set(train_programs))
+    depth = int(c["depth_programs"])
+    train_programs = programs(int(trial.x), trial.seed, depth=depth)
+    test_programs = programs(N_TEST, trial.seed + 10_000, exclude=set(train_programs), depth=depth)
     actions = c["output"] == "actions"
     targets = [to_prefix(p) for p in train_programs] if actions else train_programs
     torch.manual_seed(trial.seed)
@@ -228,8 +230,8 @@ STUDY = Study(
     version="1",
     run=run,
     tasks=(Task(name="postfix-to-infix", description="random programs of a lark expression grammar (digits, x, y, "
-                "+ − *, parentheses, s() square, n() negation; ≤ 3 nested operators), given in postfix; 100 "
-                "disjoint test programs (generated)"),),
+                "+ − *, parentheses, s() square, n() negation; ≤ 2 (quick) or 3 (full) nested operators), given in "
+                "postfix; 100 disjoint test programs (generated)"),),
     contenders=(
         Contender(name="tokens", role="generic", description="character-level transformer, free greedy decoding",
                   options={"output": "infix", "constrained": False}),
@@ -243,9 +245,11 @@ STUDY = Study(
     metrics=("semantic_error", "invalid", "masked_mass", "decode_ms_per_token"),
     budgets={
         "quick": Budget(grid={"postfix-to-infix": log_grid(64, 4096, 5)}, seeds=3,
-                        options={"width": 32, "depth": 2, "heads": 2, "steps": 200, "batch": 32, "lr": 5e-3}),
+                        options={"width": 32, "depth": 2, "heads": 2, "steps": 200, "batch": 32, "lr": 5e-3,
+                                 "depth_programs": 2}),
         "full": Budget(grid={"postfix-to-infix": log_grid(64, 65536, 8)}, seeds=10,
-                       options={"width": 128, "depth": 4, "heads": 4, "steps": 5000, "batch": 128, "lr": 1e-3}),
+                       options={"width": 128, "depth": 4, "heads": 4, "steps": 5000, "batch": 128, "lr": 1e-3,
+                                "depth_programs": 3}),
     },
     references=("Park et al. 2024, NeurIPS (grammar-aligned decoding)", "Yin & Neubig 2017, ACL (AST actions)",
                 "lark (LALR interactive parser)"),
