@@ -87,6 +87,7 @@ def test_each_contender_trains_on_a_tiny_size_and_emits_mostly_valid_programs():
         r = run_trial(t)
         assert r.status == "ok", r.reason
         results[t.contender] = r.metrics
-    assert results["ast-actions"]["invalid"] == 0.0  # arity-checked actions always form one tree
+    # arity-checked actions form one tree unless the 40-action limit cuts them off
+    assert results["ast-actions"]["invalid"] <= 0.05
     assert results["constrained"]["invalid"] <= results["tokens"]["invalid"]
     assert all(m["semantic_error"] < 1.0 for m in results.values())
