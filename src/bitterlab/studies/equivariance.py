@@ -84,7 +84,8 @@ def split(task: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def cnn(channels: int) -> nn.Sequential:
-    """LeNet-style: conv3×3(1→c) → ReLU → max-pool 2 → conv3×3(c→2c) → ReLU → max-pool 2 → linear(2c·4·4→10)."""
+    """LeNet-style: conv3×3(1→c) → ReLU → max-pool 2 → conv3×3(c→2c) → ReLU → max-pool 2 →
+    linear(2c·4·4 → 10)."""
     return nn.Sequential(
         nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(channels, 2 * channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

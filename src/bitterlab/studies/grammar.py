@@ -9,7 +9,8 @@ tokens (generic)
     writes infix character by character; greedy decoding, nothing constrained.
 ast-actions (structured, in training)
     writes the AST's actions in prefix order (``+x*2y``); decoding only checks arity so that the
-    actions form one tree (unless cut off at 40 actions: counted invalid); the tree is printed as infix to be evaluated.
+    actions form one tree (unless cut off at 40 actions: counted invalid); the tree is printed as
+    infix to be evaluated.
 constrained (reference: structured at inference only)
     the *tokens* model (same weights), decoded with lark's interactive LALR parser masking every
     character that cannot continue a valid program (and the end until the program is complete).
