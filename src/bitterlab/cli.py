@@ -157,10 +157,41 @@ def verdict_(
     if json_:
         print(json.dumps(verdicts, indent=2))
         return
+    _print_verdicts(verdicts)
+
+
+def _print_verdicts(verdicts) -> None:
     for v in verdicts:
         print(f"[{v['study']} / {v['task']}, budget {v['budget']}] {v['words']}")
         for w in v["warnings"]:
             print(f"  warning: {w}")
+
+
+def _write_report(store: Path, names: list[str] | None, budget: str | None, out: Path, geometry: bool):
+    """Analyse the store's results for ``names`` (default: every study with results), write the report;
+    return the analysed entries and index.html's path (one analysis, shared by ``report`` and ``demo``)."""
+    from bitterlab.report import collect, geometry_inputs, write_report
+    from bitterlab.studies import STUDIES
+
+    try:
+        with Store(store, read_only=True) as st:
+            df = st.frame()
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    names = names or [n for n in STUDIES if (df["study"] == n).any()]
+    if not names:
+        raise fail(f"no results in {store}: run a study first (bitterlab run --all)")
+    chosen = _studies(names, False)
+    try:
+        with console.status("analysing results"):
+            entries = collect(df, chosen, budget)
+    except LookupError as exc:
+        raise fail(exc.args[0]) from None
+    geo = None
+    if geometry:
+        with console.status("geometry page: regimes table and geodesic animation"):
+            geo = geometry_inputs(out)
+    return entries, write_report(out, entries, geo)
 
 
 @app.command()
@@ -176,28 +207,7 @@ def report(
 
     Example: bitterlab report --out bitterlab-report
     """
-    from bitterlab.report import collect, geometry_inputs, write_report
-    from bitterlab.studies import STUDIES
-
-    try:
-        with Store(store, read_only=True) as st:
-            df = st.frame()
-    except StoreError as exc:
-        raise fail(str(exc)) from None
-    names = studies or [n for n in STUDIES if (df["study"] == n).any()]
-    chosen = _studies(names, False)
-    if not chosen:
-        raise fail(f"no results in {store}: run a study first (bitterlab run --all)")
-    try:
-        with console.status("analysing results"):
-            entries = collect(df, chosen, budget)
-    except LookupError as exc:
-        raise fail(exc.args[0]) from None
-    geo = None
-    if geometry:
-        with console.status("geometry page: regimes table and geodesic animation"):
-            geo = geometry_inputs(out)
-    index = write_report(out, entries, geo)
+    _, index = _write_report(store, studies, budget, out, geometry)
     print(f"report written to {index.resolve()}")
 
 
@@ -237,23 +247,13 @@ def demo(
     """
     from bitterlab.studies import STUDIES
 
-    from bitterlab.report import collect, geometry_inputs, write_report
-
     studies = list(STUDIES.values())
     run_studies(studies, budget="quick", executor="process", jobs=jobs, device="cpu", store=store, seeds=None,
                 retry_failed=False)
-    with Store(store, read_only=True) as st:
-        df = st.frame()
-    with console.status("analysing results"):
-        entries = collect(df, studies, "quick")
+    entries, index = _write_report(store, [s.name for s in studies], "quick", out, geometry=True)
     for e in entries:
-        for v in e.verdicts:
-            print(f"[{v['study']} / {v['task']}] {v['words']}")
-            for w in v["warnings"]:
-                print(f"  warning: {w}")
-    with console.status("geometry page: regimes table and geodesic animation"):
-        geo = geometry_inputs(out)
-    print(f"report written to {write_report(out, entries, geo).resolve()}")
+        _print_verdicts(e.verdicts)
+    print(f"report written to {index.resolve()}")
 
 
 def _read_results_csv(path: Path, xs: list[str], y: str, group: str, seed: str | None):

@@ -61,7 +61,7 @@ from bitterlab.engine.run import Diverged
 from bitterlab.geometry.losses import sliced_wasserstein_batched
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
 from bitterlab.train.batched import batched_forward, stacked_mlps
-from bitterlab.train.mlp import training_flops
+from bitterlab.train.mlp import mlp, n_params, training_flops
 
 Z_DIM, BATCH, PROJECTIONS, N_EVAL, N_W2, MIN_PER_MODE = 8, 128, 64, 2500, 500, 20
 D_SEED = 1_000_003  # the discriminator of seed s is initialised after torch.manual_seed(s + D_SEED)
@@ -151,9 +151,9 @@ def score(samples: np.ndarray, data: Data) -> dict[str, float]:
     return {"w2": w2_exact(samples[:N_W2], data.test), "low_quality": low, "missed": missed}
 
 
-def train_generators(trials: list[Trial]) -> list[np.ndarray]:
+def train_generators(trials: list[Trial]) -> tuple[list[np.ndarray], list[Data]]:
     """Train one generator per trial (same task, contender and steps; different seeds) together;
-    returns each one's 2,500 evaluation samples."""
+    returns each one's 2,500 evaluation samples and its data."""
     c, steps = trials[0].config, int(trials[0].x)
     seeds = [t.seed for t in trials]
     width, depth = int(c["width"]), int(c["depth"])
@@ -188,15 +188,14 @@ def train_generators(trials: list[Trial]) -> list[np.ndarray]:
         opt_g.step()
     with torch.no_grad():
         z = torch.stack([torch.randn(N_EVAL, Z_DIM, generator=g) for g in streams])
-        return list(batched_forward(g_params, z).numpy().astype(float))
+        return list(batched_forward(g_params, z).numpy().astype(float)), datas
 
 
 def _cost(trial: Trial) -> tuple[int, float]:
+    """(trainable parameters, training FLOPs): the generator's, plus the discriminator's for the GAN."""
     c = trial.config
-    w, d = int(c["width"]), int(c["depth"])
-    layers = lambda i, o: i * w + w + (d - 1) * (w * w + w) + w * o + o  # noqa: E731
-    g, disc = layers(Z_DIM, 2), layers(2, 1)
-    steps = int(trial.x)
+    w, d, steps = int(c["width"]), int(c["depth"]), int(trial.x)
+    g, disc = n_params(mlp(Z_DIM, w, d, 2)), n_params(mlp(2, w, d, 1))
     if c["loss"] == "gan":  # D on 2 batches, G through D on one
         return g + disc, training_flops(g, BATCH, steps) + training_flops(disc, 3 * BATCH, steps)
     return g, training_flops(g, BATCH, steps)
@@ -205,10 +204,9 @@ def _cost(trial: Trial) -> tuple[int, float]:
 def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
     """Trials that differ only by seed, trained as one batched model."""
     outs: list[TrialOutput | Exception] = []
-    for t, samples in zip(trials, train_generators(trials), strict=True):
+    for t, samples, data in zip(trials, *train_generators(trials), strict=True):
         try:
             params, flops = _cost(t)
-            data = load(t.task, t.seed, int(t.config.get("n_samples", 2000)))
             outs.append(TrialOutput(metrics=score(samples, data), params=params, flops=flops, steps=int(t.x)))
         except Diverged as exc:
             outs.append(exc)

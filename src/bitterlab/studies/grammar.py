@@ -38,6 +38,7 @@ import time
 
 import numpy as np
 import torch
+from lark.exceptions import LarkError
 
 from bitterlab.studies.grammar_lang import (allowed_next, is_valid, prefix_allowed, prefix_to_infix, random_program,
                                             same_function, to_prefix)
@@ -181,8 +182,7 @@ def run(trial: Trial) -> TrialOutput:
     constraint = prefix_allowed if actions else (allowed_next if c["constrained"] else None)
     outs, masked, seconds = decode(model, [to_postfix(p) for p in test_programs], constraint)
     if not c["constrained"] and not actions:  # what masking would have removed along the free path
-        outs_free = outs
-        masked = _forbidden_mass(model, test_programs[:N_MASS], outs_free[:N_MASS])
+        masked = _forbidden_mass(model, test_programs[:N_MASS], outs[:N_MASS])
     wrong, invalid = 0, 0
     for out, truth in zip(outs, test_programs, strict=True):
         program = out
@@ -214,7 +214,7 @@ def _forbidden_mass(model: Transformer, programs_: list[str], outs: list[str]) -
         for i, r in enumerate(rows):
             try:
                 ok = allowed_next(out[:i])
-            except Exception:  # the free path already left the language: stop measuring it
+            except LarkError:  # the free path already left the language: stop measuring it
                 break
             probs = torch.softmax(logits[i, len(r) - 1], dim=-1)
             keep = sum(float(probs[INDEX[END if ch == "$" else ch]]) for ch in ok)

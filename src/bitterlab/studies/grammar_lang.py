@@ -116,9 +116,7 @@ def prefix_to_infix(actions: str) -> str:
 
 def evaluate(text: str, x: float, y: float) -> float:
     """The program's value at (x, y)."""
-    def ev(t) -> float:
-        if isinstance(t, Token):
-            return {"x": x, "y": y}.get(str(t), None) if str(t) in "xy" else float(str(t))
+    def ev(t: Tree) -> float:
         kind, c = t.data, t.children
         if kind == "num":
             return float(str(c[0]))
