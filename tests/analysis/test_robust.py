@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
@@ -79,6 +79,8 @@ def _brute_force(family, x, y):
 @settings(max_examples=5, deadline=None)
 @given(E=st.floats(0.0, 1.0), A=st.floats(0.5, 50.0), alpha=st.floats(0.05, 1.5), noise=st.floats(0.0, 0.2),
        seed=st.integers(0, 2**16))
+# found by hypothesis: eight grid starts slid into one E → 0 boundary basin and crowded out the true one
+@example(E=0.2074097040060679, A=29.623343019121737, alpha=0.2, noise=0.0, seed=0)
 def test_pow3_fit_is_never_beaten_by_a_grid_of_scipy_runs(E, A, alpha, noise, seed):
     rng = np.random.default_rng(seed)
     x = np.repeat(np.geomspace(50, 5e4, 6), 3)

@@ -192,12 +192,33 @@ def varpro_starts(family: Family, x: np.ndarray, y: np.ndarray, w: np.ndarray, *
     return np.concatenate([log_e[b_idx, best][..., None], log_a[b_idx, best][..., None], eta[best]], axis=2)
 
 
+def _distinct_best(theta: np.ndarray, obj: np.ndarray, n: int) -> np.ndarray:
+    """Indices (U, n) of the ``n`` lowest objectives per row whose (log A, η) differ at 3 decimals:
+    many grid starts slide into the same basin (e.g. E → 0 on the boundary, where log E is flat), and
+    ``n`` copies of it would crowd out the start that leads to the true minimum. Rows with fewer
+    distinct points are filled with the best remaining ones."""
+    out = np.empty((len(obj), n), int)
+    for u in range(len(obj)):
+        order = np.argsort(obj[u])
+        seen, picked = set(), []
+        for i in order:
+            key = tuple(np.round(theta[u, i, 1:], 3))
+            if key not in seen:
+                seen.add(key)
+                picked.append(i)
+                if len(picked) == n:
+                    break
+        rest = [i for i in order if i not in set(picked)]
+        out[u] = (picked + rest)[:n]
+    return out
+
+
 def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts: np.ndarray | None = None,
               exhaustive: bool = True, ftol: float = 1e-13, max_iter: int = 1000) -> BatchFit:
     """Fit ``family`` to the points (x, y) under each row of ``weights`` (B, n).
 
     ``exhaustive``: every grid point is polished for ``SCREEN`` iterations, and the best ``n_polish``
-    of them continue to convergence — so the fit matches what polishing the whole grid would find,
+    distinct ones (not ``n_polish`` copies of one basin) continue to convergence — so the fit matches what polishing the whole grid would find,
     up to basins that only reveal themselves late. Otherwise the best grid point of each of
     ``n_polish`` regions of the grid is polished. ``extra_starts`` (B, p), e.g. the fit to all the
     data as a warm start for bootstrap replicates, are polished too; the best result is kept.
@@ -215,7 +236,7 @@ def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts:
         starts = varpro_starts(family, x, y, w, top=grid)  # (U, G, p): every grid point
         u, g, p = starts.shape
         theta, obj = polish(family, starts.reshape(u * g, p), x, log_y, np.repeat(w, g, axis=0), max_iter=SCREEN)
-        keep = np.argsort(obj.reshape(u, g), axis=1)[:, :n_polish]
+        keep = _distinct_best(theta.reshape(u, g, p), obj.reshape(u, g), n_polish)
         starts = theta.reshape(u, g, p)[np.arange(u)[:, None], keep]
     else:
         starts = varpro_starts(family, x, y, w, top=n_polish)  # (U, k, p)
