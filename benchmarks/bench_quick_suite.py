@@ -1,11 +1,13 @@
 """Wall time of every built-in study at the quick budget on this machine (what `make demo` runs),
 against the budget of 90 s per study, with 2 worker processes, into a fresh temporary store.
 
-Run: .venv/bin/python benchmarks/bench_quick_suite.py
+Run: .venv/bin/python benchmarks/bench_quick_suite.py [STORE]   (STORE: keep the results there, e.g. for
+`bitterlab report --store STORE`; it must not hold quick results already, or they are skipped, not timed)
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +20,7 @@ TARGET_S = 90.0
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "r.duckdb") as store:
+    with tempfile.TemporaryDirectory() as tmp, Store(sys.argv[1] if len(sys.argv) > 1 else Path(tmp) / "r.duckdb") as store:
         total = 0.0
         for study in STUDIES.values():
             trials = expand(study, "quick")

@@ -83,3 +83,20 @@ def test_a_batched_sweep_stores_one_row_per_trial(tmp_path):
         assert summary.ran == len(trials) and summary.failed == 0
         df = store.frame()
     assert sorted(df["key"]) == sorted(t.key for t in trials)
+
+
+def test_a_study_batch_key_groups_across_contenders():
+    """A study's own batch_key replaces "differ only by seed": here, one group per (x, seed) holding
+    both contenders (e.g. two decodings of one trained model)."""
+    import dataclasses
+
+    from toy import run_batch as toy_batch
+
+    s = dataclasses.replace(toy_study(), run_batch=toy_batch, batch_key=lambda t: (t.x, t.seed))
+    trials = expand(s, "quick")
+    groups = group_trials(trials)
+    assert len(groups) == 3 * 2  # 3 scales × 2 seeds
+    for g in groups:
+        assert {t.contender for t in g} == {"g", "s"} and len({(t.x, t.seed) for t in g}) == 1
+    results = [r for g in groups for r in run_group(g)]
+    assert {r.key: r.metrics for r in results} == {t.key: run_trial(t).metrics for t in trials}

@@ -54,7 +54,7 @@ def report_dir(tmp_path_factory):
                 loss = (1.0 + 3.0 * t.x ** -0.3) * (0.8 if t.role == "structured" else 1.0) * (1 + 0.01 * t.seed)
                 failed = i == 0
                 st.write(Result(key=t.key, study=t.study, version=t.version, task=t.task, contender=t.contender,
-                                role=t.role, x=t.x, seed=t.seed, budget=t.budget, status="failed" if failed else "ok",
+                                role=t.role, x=t.x, x2=t.x2, seed=t.seed, budget=t.budget, status="failed" if failed else "ok",
                                 reason="diverged: loss is nan at step 3" if failed else "",
                                 metrics={m: loss for m in study.metrics}))
     out = tmp / "site"
@@ -72,6 +72,10 @@ def test_every_study_and_task_has_a_scoreboard_row_and_a_page(report_dir):
         page = (report_dir / f"{study.name}.html").read_text()
         assert f"bitterlab run {study.name} --budget quick" in page
         assert "failed trials: 1 of" in page
+        if study.secondary is not None and study.budgets["quick"].secondary:
+            assert (report_dir / f"{study.name}-{study.secondary.name}.png").exists()
+            for task in study.budgets["quick"].secondary:
+                assert f"<h4>Along {study.secondary.label} — {task}," in page
     assert index.count('<tr class="head"><td><a href=') == sum(len(s.tasks) for s in STUDIES.values())
     assert "geometry.html" in index
 

@@ -14,11 +14,11 @@ def test_schema(tmp_path):
         cols = store.con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                  "WHERE table_name = 'results' ORDER BY ordinal_position").fetchall()
         names = [c for c, _ in cols]
-        assert names == [*FIELDS, "finished_at"]
+        assert names == [*FIELDS[:-1], "finished_at", "x2"]
         pk = store.con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
                                "WHERE table_name = 'results' AND constraint_type = 'PRIMARY KEY'").fetchall()
         assert pk == [(["key"],)]
-        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("1",)
+        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
 
 
 def test_roundtrip_and_no_duplicates(tmp_path):
@@ -59,3 +59,31 @@ def test_export(tmp_path, fmt):
     back = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
     assert len(back) == 4 and set(back["key"]) == set(df["key"])
     assert back["loss"].tolist() == pytest.approx(df["loss"].tolist())
+
+
+def test_a_schema_1_file_gains_x2_and_keeps_its_rows(tmp_path):
+    import duckdb
+
+    from bitterlab.engine.store import _COLUMNS
+
+    path = tmp_path / "old.duckdb"
+    old_columns = _COLUMNS.replace(",\n    x2 DOUBLE", "")
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE TABLE results ({old_columns})")
+    con.execute("CREATE TABLE meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    r = run_trial(expand(study(), "quick")[0])
+    cols = [f for f in FIELDS if f != "x2"]
+    row = [getattr(r, f) for f in cols]
+    row[cols.index("metrics")], row[cols.index("versions")] = "{}", "{}"
+    con.execute(f"INSERT INTO results ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", row)
+    con.close()
+    with Store(path, read_only=True) as store:  # read-only: no migration, x2 reads as NaN
+        assert store.frame()["x2"].isna().all()
+    with Store(path) as store:
+        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
+        from toy import study_2axis
+        t = next(t for t in expand(study_2axis(), "quick") if t.x2 == 64.0)
+        store.write(run_trial(t))
+        df = store.frame().set_index("key")
+    assert len(df) == 2 and pd.isna(df.loc[r.key, "x2"]) and df.loc[t.key, "x2"] == 64.0

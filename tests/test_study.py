@@ -63,3 +63,44 @@ def test_log_grid_is_log_spaced(low, factor, n):
     assert grid[0] == pytest.approx(low) and grid[-1] == pytest.approx(low * factor)
     ratios = [b / a for a, b in zip(grid, grid[1:])]
     assert max(ratios) == pytest.approx(min(ratios))
+
+
+def test_secondary_axis_is_swept_at_the_largest_main_value():
+    from toy import study_2axis
+
+    s = study_2axis()
+    trials = expand(s, "quick")
+    keys = [t.key for t in trials]
+    assert len(keys) == len(set(keys))
+    main = [t for t in trials if t.x2 == 16.0]
+    sweep = [t for t in trials if t.x2 != 16.0]
+    # main sweep: (5 + 3 scales) × 3 contenders × 3 seeds; sweep: 4 new widths × 2 contenders × 3 seeds on "a"
+    assert len(main) == 8 * 3 * 3 and len(sweep) == 4 * 2 * 3
+    assert {t.x for t in sweep} == {1000.0} and {t.task for t in sweep} == {"a"}
+    assert {t.contender for t in sweep} == {"g", "s"}  # references run on the main axis only
+    assert all(t.config["width"] == t.x2 and isinstance(t.config["width"], int) for t in sweep)
+    assert all(t.config["width"] == 16 for t in main)
+
+
+def test_secondary_axis_keeps_the_main_sweep_keys():
+    """Declaring a secondary axis adds trials; it does not change the keys (stored results) of the others."""
+    from toy import study_2axis
+
+    with_axis = study_2axis()
+    without = dataclasses.replace(with_axis, secondary=None, budgets={
+        "quick": dataclasses.replace(with_axis.budgets["quick"], secondary={})})
+    assert {t.key for t in expand(without)} <= {t.key for t in expand(with_axis)}
+
+
+def test_secondary_axis_specs_validate():
+    from toy import study_2axis
+
+    s = study_2axis()
+    with pytest.raises(ValueError, match="does not declare"):
+        dataclasses.replace(s, secondary=None)
+    with pytest.raises(ValueError, match="must set 'width'"):
+        dataclasses.replace(s, budgets={"quick": dataclasses.replace(s.budgets["quick"], options={})})
+    with pytest.raises(ValueError, match="unknown task"):
+        dataclasses.replace(s, budgets={"quick": dataclasses.replace(s.budgets["quick"], secondary={"z": (1.0, 2.0)})})
+    with pytest.raises(ValueError, match="at least 2"):
+        Budget(grid={"a": (1.0,)}, secondary={"a": (4.0,)})

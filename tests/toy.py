@@ -25,6 +25,8 @@ def run(trial: Trial) -> TrialOutput:
     noise = np.random.default_rng(trial.seed).normal(0, 0.01)
     slope = 0.5 if c.get("structured") else 0.3
     value = float("nan") if c.get("nan") == trial.x else 2.0 * trial.x ** -slope + 0.1 + noise
+    if "width" in c:  # a secondary axis: the generic gains more from width
+        value += (3.0 if c.get("structured") else 8.0) * float(c["width"]) ** -0.5
     return TrialOutput(metrics={"loss": value, "other": value * 2}, params=10, flops=60.0 * trial.x, steps=1)
 
 
@@ -51,4 +53,19 @@ def study(batched: bool = False, **options) -> Study:
         metric="loss", metrics=("loss", "other"),
         budgets={"quick": Budget(grid={"a": (10.0, 100.0, 1000.0)}, seeds=2, options=options)},
         run_batch=run_batch if batched else None,
+    )
+
+
+def study_2axis(*, scale: bool = True, main_width: int = 16) -> Study:
+    """The toy with a reference and a secondary axis "width", swept at n = 1000 on task "a" only."""
+    base = study()
+    return Study(
+        name="toy2", claim="toy claim", question="toy?", version="1", run=run,
+        tasks=(Task(name="a"), Task(name="b")),
+        contenders=(*base.contenders, Contender(name="r", role="reference")),
+        axis=base.axis, secondary=Axis(name="width", label="width", scale=scale),
+        metric="loss", metrics=("loss", "other"),
+        budgets={"quick": Budget(grid={"a": (10.0, 30.0, 100.0, 300.0, 1000.0), "b": (10.0, 100.0, 1000.0)},
+                                 seeds=3, options={"width": main_width},
+                                 secondary={"a": (4.0, 16.0, 64.0, 256.0, 1024.0)})},
     )

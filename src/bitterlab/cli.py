@@ -165,6 +165,11 @@ def _print_verdicts(verdicts) -> None:
         print(f"[{v['study']} / {v['task']}, budget {v['budget']}] {v['words']}")
         for w in v["warnings"]:
             print(f"  warning: {w}")
+        if v.get("secondary"):
+            side = v["secondary"]
+            print(f"[{v['study']} / {v['task']} along {side['axis']}] {side['words']}")
+            for w in side["warnings"]:
+                print(f"  warning: {w}")
 
 
 def _write_report(store: Path, names: list[str] | None, budget: str | None, out: Path, geometry: bool):

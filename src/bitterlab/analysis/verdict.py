@@ -5,7 +5,9 @@ One verdict per task. Keys every script may rely on: ``study``, ``task``, ``axis
 high}]; difference = L_generic − L_structured), ``winner_at_largest``, ``fits``, ``exchange_rate``,
 ``crossover``, ``failed_trials``. More keys: ``outcome``, ``budget``, ``level``, ``n_trials``,
 ``seeds``, ``warnings``, ``words``, ``bands`` (per contender, the fitted curve with its pointwise
-interval to 10x the largest scale, extrapolated points marked). The schema is in docs/verdict.md.
+interval to 10x the largest scale, extrapolated points marked), ``secondary`` (for a study with a
+secondary axis: the same verdict along that axis at the largest main-axis value, with ``at``; else
+``null``). The schema is in docs/verdict.md.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bitterlab.analysis.bootstrap import replicates
 from bitterlab.analysis.compare import per_scale
 from bitterlab.analysis.scaling import (BEYOND, ContenderFit, compare, fit_band, fit_contender,
                                         fit_summary, points, selection_warnings, shape_warnings)
-from bitterlab.study import Study
+from bitterlab.study import Axis, Study
 
 LEVEL = 0.9
 MIN_SEEDS = 5  # below this the verdict warns that intervals are rough
@@ -65,8 +67,12 @@ def outcome(crossover: dict | None) -> dict[str, Any] | None:
     return {"name": name, "probability": float(p[name])}
 
 
-def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> dict[str, Any]:
-    """Verdict for one task of a study from its result rows (ok and failed) at one budget."""
+def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
+                 axis: Axis | None = None) -> dict[str, Any]:
+    """Verdict for one task of a study from its result rows (ok and failed) at one budget, along
+    ``axis`` (default: the main axis; rows' ``x`` holds its values). Along an axis that is not a
+    scale (``axis.scale`` false) results are compared per value and no curve is fitted."""
+    axis = axis or study.axis
     generic = next(c for c in study.contenders if c.role == "generic")
     structured = next(c for c in study.contenders if c.role == "structured")
     ok = rows[rows["status"] == "ok"]
@@ -89,21 +95,14 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         warnings.append(f"the measured range spans {np.log10(max(xs) / min(xs)):.2f} decades (less than "
                         f"{MIN_DECADES})")
     fits, bands, comparison = None, None, {"exchange_rate": None, "crossover": None}
-    try:
-        curves = fit_task(study, ok)
-        fits = {name: fit_summary(cf, LEVEL) for name, cf in curves.items()}
-        bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
-        for name, cf in curves.items():
-            warnings += shape_warnings(cf, name, study.metric) + selection_warnings(cf, name)
-            if not cf.selection.targets:
-                warnings.append(f"{name}: fewer than 5 scales, so no held-out check of the {cf.family} fit")
-        comparison = compare(curves[generic.name], curves[structured.name], LEVEL)
-    except (ValueError, KeyError) as exc:
-        warnings.append(f"no scaling fit: {exc}")
+    if axis.scale:
+        fits, bands, comparison, fit_notes = _fit_and_compare(study, ok, generic.name, structured.name)
+        warnings += fit_notes
     verdict = {
         "study": study.name,
         "task": task,
-        "axis": study.axis.name,
+        "axis": axis.name,
+        "axis_is_scale": axis.scale,
         "metric": study.metric,
         "contenders": [{"name": c.name, "role": c.role} for c in study.contenders],
         "per_scale": [asdict(s) for s in scales],
@@ -119,10 +118,47 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str) -> di
         "n_trials": int(len(rows)),
         "seeds": sorted(int(s) for s in rows["seed"].unique()),
         "warnings": warnings,
+        "secondary": None,
     }
-    verdict["words"] = words(verdict, study, generic.name, structured.name)
+    verdict["words"] = words(verdict, study, generic.name, structured.name, axis)
     return verdict
 
+
+def _fit_and_compare(study: Study, ok: pd.DataFrame, generic: str, structured: str):
+    """Fitted curves (summaries and bands) and the exchange rate and crossover of a pair, with the
+    warnings the fits raise; ``None`` s and a warning when no curve can be fitted."""
+    notes: list[str] = []
+    try:
+        curves = fit_task(study, ok)
+        fits = {name: fit_summary(cf, LEVEL) for name, cf in curves.items()}
+        bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
+        for name, cf in curves.items():
+            notes += shape_warnings(cf, name, study.metric) + selection_warnings(cf, name)
+            if not cf.selection.targets:
+                notes.append(f"{name}: fewer than 5 scales, so no held-out check of the {cf.family} fit")
+        return fits, bands, compare(curves[generic], curves[structured], LEVEL), notes
+    except (ValueError, KeyError) as exc:
+        return None, None, {"exchange_rate": None, "crossover": None}, [f"no scaling fit: {exc}"]
+
+
+def split_axes(study: Study, task: str, rows: pd.DataFrame,
+               budget: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A task's rows as the main sweep (at the secondary axis's default value) and the secondary
+    sweep (at the largest main-axis value, generic and structured contenders only, with ``x`` set to
+    the secondary value; ``None`` when the budget does not sweep it). Rows without ``x2`` belong to
+    the main sweep (stores before schema 2)."""
+    if study.secondary is None or "x2" not in rows:
+        return rows, None
+    default = study.secondary_default(task, budget)
+    if default is None:
+        return rows, None
+    x2 = rows["x2"].astype(float).fillna(default)
+    main = rows[np.isclose(x2, default)]
+    if task not in study.budgets[budget].secondary:
+        return main, None
+    at = (rows["x"].astype(float) == study.secondary_at(task, budget)) & (rows["role"] != "reference")
+    sweep = rows[at].assign(x=x2[at])
+    return main, sweep
 
 def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> list[dict[str, Any]]:
     """One verdict per task of ``study`` from the results table ``df`` (any studies)."""
@@ -133,8 +169,20 @@ def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> lis
     rows = rows[rows["budget"] == budget]
     if rows.empty:
         raise LookupError(f"no results for study {study.name!r} at budget {budget!r}")
-    return [task_verdict(study, t.name, rows[rows["task"] == t.name], budget) for t in study.tasks
-            if (rows["task"] == t.name).any()]
+    out = []
+    for t in study.tasks:
+        if not (rows["task"] == t.name).any():
+            continue
+        main, sweep = split_axes(study, t.name, rows[rows["task"] == t.name], budget)
+        v = task_verdict(study, t.name, main, budget)
+        if sweep is not None and len(sweep):
+            v["secondary"] = task_verdict(study, t.name, sweep, budget, axis=study.secondary)
+            at = study.secondary_at(t.name, budget)
+            v["secondary"]["at"] = {"axis": study.axis.name, "x": at}
+            v["secondary"]["words"] = (f"Along {study.secondary.label}, at {study.axis.label} {_fmt(at)}: "
+                                       + v["secondary"]["words"])
+        out.append(v)
+    return out
 
 
 def _fmt(v: float | None) -> str:
@@ -145,9 +193,10 @@ def _interval(d: dict) -> str:
     return f"{int(LEVEL * 100)}% interval {_fmt(d['low'])} to {_fmt(d['high'])}"
 
 
-def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str:
+def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: Axis | None = None) -> str:
     """A paragraph: the winner at the largest measured scale with its interval, the tally, the fitted
     families and trends, the exchange rate and the crossover, extrapolations labelled as such."""
+    axis = axis or study.axis
     scales = v["per_scale"]
     if not scales:
         return f"On {v['task']}: no scale has ok results for both {generic} and {structured}."
@@ -161,13 +210,17 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
         spread = (f"{int(LEVEL * 100)}% t interval of the paired difference {_fmt(last['low'])} to "
                   f"{_fmt(last['high'])} over {last['n_seeds']} seeds; "
                   f"{'decisive' if last['decisive'] else 'not decisive: the interval includes 0'}")
-    text = (f"On {v['task']}, at the largest measured {study.axis.label} ({_fmt(last['x'])}), {last['winner']} "
+    text = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {last['winner']} "
             f"beats {loser} on {v['metric']} by {_fmt(abs(last['difference']))} ({spread}). "
-            f"{structured} (structured) has the lower mean at {n_struct} of {len(scales)} measured scales; "
+            f"{structured} (structured) has the lower mean at {n_struct} of {len(scales)} measured "
+            f"{'scales' if axis.scale else 'values'}; "
             f"{n_decisive} of the {len(scales)} differences are decisive. ")
     if v["failed_trials"]:
         text += f"{v['failed_trials']} trial(s) failed and are counted, not dropped. "
     fits = v["fits"]
+    if not axis.scale:
+        return (text + f"{axis.label} is a condition, not a scale: the contenders are compared at each value, "
+                       "and no curve is fitted along it.").strip()
     if not fits or generic not in fits or structured not in fits:
         return (text + "No curve could be fitted, so nothing is said beyond the measured range.").strip()
     families = "; ".join(f"{n}: {f['family']} ({f['formula']})" for n, f in fits.items())
@@ -181,7 +234,7 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
     ex, cross = v["exchange_rate"], v["crossover"]
     if ex is None:
         text += (f"The fitted generic curve never reaches the structured loss at {_fmt(last['x'])}, so no amount "
-                 f"of extra {study.axis.label} closes the gap on these fits (exchange rate undefined). ")
+                 f"of extra {axis.label} closes the gap on these fits (exchange rate undefined). ")
     else:
         label = ""
         if ex["extrapolated"]:
@@ -190,7 +243,7 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str) -> str
                 label += ", which its held-out check does not support"
         needs = f"at most {_fmt(ex['value'])}x (the lower end of the search)" if ex.get("at_search_floor") \
             else f"{_fmt(ex['value'])}x"
-        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the {study.axis.label} "
+        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the {axis.label} "
                  f"({_interval(ex)}; never reached in {ex['p_unreachable']:.0%} of resamples) to match {structured}"
                  f"{label}. ")
     if cross and cross["p_within"] is not None:

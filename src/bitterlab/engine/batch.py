@@ -11,6 +11,10 @@ from bitterlab.study import Trial
 
 
 def batch_key(trial: Trial) -> tuple:
+    """Trials with equal keys run together: by default those that differ only by seed; a study's own
+    ``batch_key`` (e.g. trials sharing one trained model) replaces that rule within the study."""
+    if trial.batch_key is not None:
+        return (trial.study, trial.version, trial.budget, trial.device, trial.batch_key(trial))
     config = json.dumps(trial.config, sort_keys=True, default=str)
     return (trial.study, trial.version, trial.task, trial.contender, trial.x, trial.budget, config, trial.device)
 

@@ -56,8 +56,8 @@ class InlineExecutor:
 def lost(trial: Trial, attempts: int) -> Result:
     """The failed result of a trial whose worker died ``attempts`` times."""
     return Result(key=trial.key, study=trial.study, version=trial.version, task=trial.task,
-                  contender=trial.contender, role=trial.role, x=trial.x, seed=trial.seed, budget=trial.budget,
-                  status="failed", reason=f"worker died {attempts} times while running this trial",
+                  contender=trial.contender, role=trial.role, x=trial.x, x2=trial.x2, seed=trial.seed,
+                  budget=trial.budget, status="failed", reason=f"worker died {attempts} times while running this trial",
                   device=trial.device, versions=library_versions())
 
 

@@ -31,3 +31,4 @@ class Result:
     wall_s: float = 0.0
     device: str = "cpu"
     versions: Mapping[str, str] = field(default_factory=dict)  # python, torch, numpy, bitterlab
+    x2: float | None = None  # value on the study's secondary axis (None if it has none)

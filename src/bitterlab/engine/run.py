@@ -37,7 +37,7 @@ def seed_everything(seed: int) -> None:
 
 def _base(trial: Trial) -> dict:
     return dict(key=trial.key, study=trial.study, version=trial.version, task=trial.task,
-                contender=trial.contender, role=trial.role, x=trial.x, seed=trial.seed,
+                contender=trial.contender, role=trial.role, x=trial.x, x2=trial.x2, seed=trial.seed,
                 budget=trial.budget, device=trial.device, versions=library_versions())
 
 
@@ -76,7 +76,8 @@ def run_trial(trial: Trial) -> Result:
 
 
 def run_group(trials: list[Trial]) -> list[Result]:
-    """Run trials that differ only by seed: together through the study's ``run_batch`` when it has
+    """Run a group of trials (by default, trials that differ only by seed; see
+    :func:`bitterlab.engine.batch.batch_key`): together through the study's ``run_batch`` when it has
     one (wall time shared equally), else one by one. If the batch itself raises, each trial is rerun
     alone, so one bad trial cannot take its batch-mates down with it."""
     if len(trials) == 1 or trials[0].run_batch is None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from bitterlab.engine.result import Result
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: column x2 (the secondary axis's value), added to older files on open
 DEFAULT_STORE = Path("bitterlab-runs/results.duckdb")
 
 _COLUMNS = """
@@ -38,10 +38,11 @@ _COLUMNS = """
     wall_s DOUBLE NOT NULL,
     device VARCHAR NOT NULL,
     versions VARCHAR NOT NULL,
-    finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    x2 DOUBLE
 """
 FIELDS = ("key", "study", "version", "task", "contender", "role", "x", "seed", "budget", "status", "reason",
-          "metrics", "params", "flops", "steps", "wall_s", "device", "versions")
+          "metrics", "params", "flops", "steps", "wall_s", "device", "versions", "x2")
 
 
 class StoreError(RuntimeError):
@@ -73,8 +74,9 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             self._con.execute(f"CREATE TABLE IF NOT EXISTS results ({_COLUMNS})")
+            self._con.execute("ALTER TABLE results ADD COLUMN IF NOT EXISTS x2 DOUBLE")  # schema 1 -> 2
             self._con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
-            self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         except StoreError:
             raise
         except (duckdb.Error, OSError) as exc:
@@ -131,6 +133,9 @@ class Store:
 def _expand(df: pd.DataFrame) -> pd.DataFrame:
     """Parse the JSON columns; add one float column per metric (NaN where a row lacks it)."""
     df = df.copy()
+    if "x2" not in df.columns:  # a schema-1 file opened read-only
+        df["x2"] = float("nan")
+    df["x2"] = df["x2"].astype(float)
     metrics = [json.loads(m) if isinstance(m, str) else {} for m in df["metrics"]]
     df["metrics"] = metrics
     df["versions"] = [json.loads(v) if isinstance(v, str) else {} for v in df["versions"]]

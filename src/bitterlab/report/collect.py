@@ -17,9 +17,23 @@ GEODESIC_ENDS = ("normal:-2,0.5", "normal:3,1.5")  # the animation's endpoints (
 @dataclass(frozen=True)
 class StudyEntry:
     study: Study
-    rows: pd.DataFrame  # the study's result rows at ``budget`` (ok and failed)
+    rows: pd.DataFrame  # the study's result rows at ``budget`` (ok and failed), both sweeps
     verdicts: list[dict[str, Any]]
     budget: str
+    main: pd.DataFrame | None = None  # the main sweep's rows (all rows for a study without a secondary axis)
+    secondary: pd.DataFrame | None = None  # the secondary sweep's rows, ``x`` holding its value; None if none
+
+
+def _sweeps(study: Study, rows: pd.DataFrame, budget: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    from bitterlab.analysis.verdict import split_axes
+
+    mains, sides = [], []
+    for t in study.tasks:
+        main, side = split_axes(study, t.name, rows[rows["task"] == t.name], budget)
+        mains.append(main)
+        if side is not None:
+            sides.append(side)
+    return pd.concat(mains), (pd.concat(sides) if sides else None)
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,9 @@ def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None) -
         rows = df[df["study"] == s.name]
         verdicts = verdict(s, rows, budget=budget)
         chosen = verdicts[0]["budget"]
-        entries.append(StudyEntry(study=s, rows=rows[rows["budget"] == chosen], verdicts=verdicts, budget=chosen))
+        mine = rows[rows["budget"] == chosen]
+        main, side = _sweeps(s, mine, chosen)
+        entries.append(StudyEntry(study=s, rows=mine, verdicts=verdicts, budget=chosen, main=main, secondary=side))
     return entries
 
 

@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from bitterlab.study import Study  # noqa: E402
+from bitterlab.study import Axis, Study  # noqa: E402
 
 ROLE_STYLE = {"generic": ("tab:red", "o"), "structured": ("tab:blue", "s"), "reference": ("tab:gray", "^")}
 CYCLE = [("tab:red", "o"), ("tab:blue", "s"), ("tab:green", "D"), ("tab:purple", "v"), ("tab:orange", "P"),
@@ -56,10 +56,12 @@ def _log_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
-                 verdicts: list[dict] | None = None) -> Figure:
-    """Log–log curves of ``metric`` vs the main axis: one panel per task, one point per seed, the
-    mean over seeds; with ``verdicts``, the fitted curves with their 90% bands (extrapolation dashed)
-    and the crossover marked. Failed trials are counted in the legend."""
+                 verdicts: list[dict] | None = None, axis: Axis | None = None) -> Figure:
+    """Log–log curves of ``metric`` vs the main axis (or ``axis``, e.g. the secondary one, whose values
+    ``df["x"]`` then holds): one panel per task, one point per seed, the mean over seeds; with
+    ``verdicts``, the fitted curves with their 90% bands (extrapolation dashed) and the crossover
+    marked. Failed trials are counted in the legend."""
+    axis = axis or study.axis
     by_task = {v["task"]: v for v in verdicts or []}
     metric = metric or study.metric
     tasks = [t.name for t in study.tasks if (df["task"] == t.name).any()]
@@ -70,6 +72,8 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
         for c in study.contenders:
             color, marker = ROLE_STYLE[c.role]
             mine = rows[rows["contender"] == c.name]
+            if mine.empty:
+                continue
             ok = mine[mine["status"] == "ok"]
             n_failed = int((mine["status"] == "failed").sum())
             label = f"{c.name} ({c.role})" + (f", {n_failed} failed" if n_failed else "")
@@ -78,7 +82,9 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
         if metric == study.metric:
             point = (verdict.get("crossover") or {}).get("point")
             mark_crossover(ax, point, f"crossover ≈ {point:.3g}" if point else "")
-        _log_axes(ax, f"{study.name} / {task}", study.axis.label, f"{metric} (lower is better)")
+        title = f"{study.name} / {task}" + ("" if axis is study.axis else f" (at {study.axis.name} = "
+                                                                         f"{verdict.get('at', {}).get('x', 0):g})")
+        _log_axes(ax, title, axis.label, f"{metric} (lower is better)")
     fig.tight_layout()
     return fig
 
@@ -99,11 +105,13 @@ def fit_figure(df: pd.DataFrame, *, x: str, y: str, group: str, bands: dict[str,
 
 
 def results_table(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean, standard deviation and counts of ``metric`` per (task, contender, x)."""
+    """Mean, standard deviation and counts of ``metric`` per (task, contender, x), and per x2 (the
+    secondary axis's value) where the rows have one."""
+    keys = ["task", "contender", "x"] + (["x2"] if "x2" in df and df["x2"].notna().any() else [])
     ok = df[df["status"] == "ok"]
-    table = ok.groupby(["task", "contender", "x"])[metric].agg(["mean", "std", "count"]).reset_index()
-    failed = df[df["status"] == "failed"].groupby(["task", "contender", "x"]).size().rename("failed")
-    table = table.merge(failed.reset_index(), how="left", on=["task", "contender", "x"])
+    table = ok.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
+    failed = df[df["status"] == "failed"].groupby(keys).size().rename("failed")
+    table = table.merge(failed.reset_index(), how="left", on=keys)
     table["failed"] = table["failed"].fillna(0).astype(int)
     table["std"] = table["std"].replace(np.nan, 0.0)
     return table

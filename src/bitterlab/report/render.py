@@ -20,7 +20,7 @@ from bitterlab.study import Study
 
 _ENV = Environment(loader=PackageLoader("bitterlab", "report/templates"), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-_ENV.filters["num"] = lambda v, spec="%.4g": "—" if v is None else spec % v
+_ENV.filters["num"] = lambda v, spec="%.4g": "—" if v is None or v != v else spec % v
 
 
 def command_for(study: Study, budget: str) -> str:
@@ -35,11 +35,19 @@ def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs 
     common = {"nav": nav, "geometry": geometry, "version": bitterlab.__version__}
     for e in entries:
         study = e.study
-        fig = study_figure(study, e.rows, verdicts=e.verdicts)
+        fig = study_figure(study, e.rows if e.main is None else e.main, verdicts=e.verdicts)
         fig.savefig(out / f"{study.name}.png", dpi=110)
         plt.close(fig)
+        side_figure = None
+        if e.secondary is not None and study.secondary is not None:
+            side_figure = f"{study.name}-{study.secondary.name}.png"
+            fig = study_figure(study, e.secondary, axis=study.secondary,
+                               verdicts=[v["secondary"] for v in e.verdicts if v["secondary"]])
+            fig.savefig(out / side_figure, dpi=110)
+            plt.close(fig)
         spec = study.budgets[e.budget]
         page = dict(study=study, verdicts=e.verdicts, figure=f"{study.name}.png", json=f"{study.name}.json",
+                    side_figure=side_figure, secondary_grid=spec.secondary,
                     table=results_table(e.rows, study.metric).to_dict("records"), command=command_for(study, e.budget),
                     budget=e.budget, grid=spec.grid, options=", ".join(f"{k} {v}" for k, v in spec.options.items()) or
                     "no training options", seeds=sorted(int(s) for s in e.rows["seed"].unique()))

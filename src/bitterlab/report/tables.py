@@ -44,6 +44,18 @@ def winner_text(v: dict[str, Any]) -> str:
     return f"{last['winner']}{interval}{'' if last['decisive'] else ', not decisive'}"
 
 
+def secondary_text(study: Study, side: dict | None) -> str:
+    """The secondary sweep in one line: the axis, its range and where, the structured tally and the
+    winner at its largest value with the interval."""
+    if not side or not side["per_scale"] or study.secondary is None:
+        return "—"
+    xs = [s["x"] for s in side["per_scale"]]
+    structured = next(c.name for c in study.contenders if c.role == "structured")
+    tally = sum(s["winner"] == structured for s in side["per_scale"])
+    return (f"{study.secondary.label} {min(xs):g}–{max(xs):g} at {study.axis.name} = {side['at']['x']:g}: "
+            f"{structured} lower at {tally} of {len(xs)}; at {max(xs):g}: {winner_text(side)}")
+
+
 def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFrame:
     """One row per (study, task): claim, generic vs structured, winner at the largest scale with the
     difference's interval, exchange rate with interval, crossover probabilities, outcome, failed
@@ -62,6 +74,7 @@ def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFram
                 "crossover probability": crossover_text(v["crossover"]),
                 "outcome": "—" if not outcome else f"{OUTCOME_WORDS[outcome['name']]} (p = {outcome['probability']:.2f})",
                 "failed": f"{v['failed_trials']} of {v['n_trials']}",
+                "secondary axis": secondary_text(study, v.get("secondary")),
                 "verdict": v["words"],
             })
     return pd.DataFrame(rows)
