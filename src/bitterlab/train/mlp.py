@@ -69,7 +69,8 @@ def train(model: nn.Module, n_examples: int, loss_fn, cfg: FitConfig) -> Fitted:
     """Full-batch Adam (cosine-decayed learning rate) on ``loss_fn()`` for ``cfg.steps`` steps.
 
     Raises :class:`~bitterlab.engine.run.Diverged` if the loss becomes non-finite."""
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # foreach: one fused update per step instead of one per tensor (~13% of a tiny model's step on CPU)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
     loss = torch.tensor(float("nan"))
     for step in range(cfg.steps):
