@@ -79,7 +79,7 @@ def _tiny(study, options):
 def test_each_position_variant_trains_and_beats_chance_at_the_trained_length():
     tiny = _tiny(positions.STUDY, {"width": 32, "depth": 2, "heads": 2, "steps": 150, "batch": 32, "lr": 3e-3})
     for t in expand(tiny, "quick", seeds=1):
-        if t.task == "local-rule" or t.x != 1024 or t.contender == "nope":
+        if t.task == "local-rule" or t.x != 1024 or t.contender == "nope" or t.x2 != 32:
             continue
         r = run_trial(t)
         assert r.status == "ok", r.reason
@@ -87,7 +87,7 @@ def test_each_position_variant_trains_and_beats_chance_at_the_trained_length():
 
 
 def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
-    tiny = _tiny(equivariance.STUDY, {"mlp_width": 32, "cnn_channels": 8, "steps": 100, "batch": 64, "lr": 1e-2})
+    tiny = _tiny(equivariance.STUDY, {"width": 8, "steps": 100, "batch": 64, "lr": 1e-2})
     for t in expand(tiny, "quick", seeds=1):
         if t.x != 320 or t.task != "centered":
             continue

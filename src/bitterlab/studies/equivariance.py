@@ -17,11 +17,14 @@ CNN (structured)
     LeNet-style (LeCun et al. 1998): conv 3×3 → ReLU → max-pool 2 → conv 3×3 → ReLU → max-pool 2 →
     linear: shared local filters (translation-equivariant) and pooling (local invariance).
     Parameters and FLOPs cannot both match: a convolution reuses each weight at every pixel. At the
-    quick budget the MLP (width 64) has ~21k parameters and ~21k multiply-adds per image, the CNN
-    (8 channels) ~3.8k parameters and ~95k multiply-adds: each is ~5x ahead on one of the two (both
-    are stored with every result).
+    quick budget (width 8) the MLP (64 hidden units) has ~21k parameters and ~21k multiply-adds per
+    image, the CNN (8 channels) ~3.8k parameters and ~95k multiply-adds: each is ~5x ahead on one of
+    the two (both are stored with every result).
 
-Axis: training images (a seed draws the 397 test digits, the training digits and the offsets).
+Axes: training images (main; a seed draws the 397 test digits, the training digits and the
+offsets) and width (secondary, swept on the shifted digits at the largest training set): the CNN's
+first-layer channels, the MLP's hidden units being 8 × width, so both grow together and keep the
+ratio above.
 Metrics: test error rate (main), as (errors + ½)/(n + 1) so a perfect score stays positive; test
 cross-entropy.
 
@@ -83,6 +86,9 @@ def split(task: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x_train, labels[train_idx], x_test, labels[test]
 
 
+MLP_PER_CHANNEL = 8  # the MLP's hidden units per CNN channel at the same width
+
+
 def cnn(channels: int) -> nn.Sequential:
     """LeNet-style: conv3×3(1→c) → ReLU → max-pool 2 → conv3×3(c→2c) → ReLU → max-pool 2 →
     linear(2c·4·4 → 10)."""
@@ -95,9 +101,9 @@ def cnn(channels: int) -> nn.Sequential:
 
 def model_for(arch: str, cfg: dict) -> nn.Module:
     if arch == "mlp":
-        return nn.Sequential(nn.Flatten(), mlp(CANVAS * CANVAS, int(cfg["mlp_width"]), 2, 10))
+        return nn.Sequential(nn.Flatten(), mlp(CANVAS * CANVAS, MLP_PER_CHANNEL * int(cfg["width"]), 2, 10))
     if arch == "cnn":
-        return cnn(int(cfg["cnn_channels"]))
+        return cnn(int(cfg["width"]))
     raise ValueError(f"equivariance: unknown architecture {arch!r}")
 
 
@@ -120,7 +126,7 @@ def run(trial: Trial) -> TrialOutput:
     yv = torch.as_tensor(y_test)
     errors = int((logits.argmax(1) != yv).sum())
     # FLOPs: the CNN's convolutions cost far more per parameter than a dense layer; count them per pixel
-    flops = fitted.flops if c["arch"] == "mlp" else 6.0 * conv_macs(int(c["cnn_channels"])) * batch * cfg.steps
+    flops = fitted.flops if c["arch"] == "mlp" else 6.0 * conv_macs(int(c["width"])) * batch * cfg.steps
     return TrialOutput(metrics={"error": (errors + 0.5) / (len(y_test) + 1),
                                 "cross_entropy": float(nn.functional.cross_entropy(logits, yv))},
                        params=n_params(model), flops=flops, steps=fitted.steps)
@@ -138,7 +144,7 @@ STUDY = Study(
     claim="Our visionary equivariance vs their constricting inductive bias.",
     question="Classifying real handwritten digits at random offsets on a larger canvas, does an MLP's error curve "
              "approach or cross a small CNN's as training images grow, and where would it by extrapolation?",
-    version="1",
+    version="2",
     run=run,
     tasks=(
         Task(name="shifted", description="sklearn load_digits (1,797 real 8×8 digits) at uniformly random offsets "
@@ -151,13 +157,16 @@ STUDY = Study(
                   options={"arch": "cnn"}),
     ),
     axis=Axis(name="n_train", label="training images", unit="images"),
+    secondary=Axis(name="width", label="width (CNN channels; MLP units = 8×)", unit="channels"),
     metric="error",
     metrics=("error", "cross_entropy"),
     budgets={
         "quick": Budget(grid={t: log_grid(40, 1280, 6) for t in ("shifted", "centered")}, seeds=3,
-                        options={"mlp_width": 64, "cnn_channels": 8, "steps": 300, "batch": 128, "lr": 3e-3}),
+                        options={"width": 8, "steps": 300, "batch": 128, "lr": 3e-3},
+                        secondary={"shifted": (1, 2, 4, 8, 16)}),
         "full": Budget(grid={t: log_grid(20, 1400, 8) for t in ("shifted", "centered")}, seeds=10,
-                       options={"mlp_width": 256, "cnn_channels": 16, "steps": 3000, "batch": 128, "lr": 1e-3}),
+                       options={"width": 32, "steps": 3000, "batch": 128, "lr": 1e-3},
+                       secondary={t: (4, 8, 16, 32, 64) for t in ("shifted", "centered")}),
     },
     references=("Dosovitskiy et al. 2021, ICLR (ViT: generic architectures catch up with data)",
                 "LeCun et al. 1998 (convolutional networks)", "Alpaydin & Kaynak 1998, UCI optdigits (load_digits)"),
