@@ -23,6 +23,20 @@ def test_batched_sliced_wasserstein_matches_pot_with_the_same_projections():
         sliced_wasserstein_batched(torch.zeros(2, 5, 2), torch.zeros(2, 6, 2), torch.zeros(2, 3, 2))
 
 
+def test_batched_sliced_wasserstein_gradient_matches_pot():
+    """The CPU path sorts by NumPy's permutation and gathers: its gradient must be POT's (torch backend)."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(2, 30, 2)), rng.normal(0.5, 1.5, size=(2, 30, 2))
+    theta = rng.normal(size=(2, 8, 2))
+    theta /= np.linalg.norm(theta, axis=-1, keepdims=True)
+    xt = torch.tensor(x, requires_grad=True)
+    sliced_wasserstein_batched(xt, torch.as_tensor(y), torch.as_tensor(theta)).sum().backward()
+    for s in range(2):
+        xs = torch.tensor(x[s], requires_grad=True)
+        ot.sliced_wasserstein_distance(xs, torch.as_tensor(y[s]), projections=torch.as_tensor(theta[s].T)).backward()
+        np.testing.assert_allclose(xt.grad[s].numpy(), xs.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_exact_w2_on_a_line_is_the_sorted_matching():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=50), rng.normal(2, 1, size=50)
@@ -73,3 +87,12 @@ def test_each_contender_improves_on_its_initial_w2(contender):
     short, long = dataclasses.replace(base, x=1.0), dataclasses.replace(base, x=300.0)
     assert run(long).metrics["w2"] < 0.8 * run(short).metrics["w2"]
     assert len(run_batch([long])) == 1
+
+
+def test_training_set_size_changes_only_the_training_samples():
+    small, large = load("ring8", 4, n_samples=125), load("ring8", 4, n_samples=2000)
+    assert len(small.train) == 125 and len(large.train) == 2000
+    np.testing.assert_array_equal(small.test, large.test)  # one held-out set per seed, whatever the size
+    sweep = [t for t in expand(STUDY, "quick") if t.x2 != 2000 and t.x2 is not None]
+    assert {t.task for t in sweep} == {"ring8"} and {t.config["n_samples"] for t in sweep} == {125, 250, 500, 1000}
+    assert {t.x for t in sweep} == {max(STUDY.budgets["quick"].grid["ring8"])}

@@ -63,7 +63,7 @@ def test_the_distribution_model_learns_the_synthetic_conditional(loss):
 def test_each_contender_trains_on_a_tiny_size_and_beats_a_uniform_guess():
     tiny = dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(
         STUDY.budgets["quick"], options={"width": 16, "depth": 1, "steps": 80, "lr": 1e-2})})
-    for task in ("synthetic-10", "movies", "insteval"):
+    for task in ("synthetic", "movies", "insteval"):
         trials = [t for t in expand(tiny, "quick", seeds=1) if t.task == task and t.x == 338]
         assert len(trials) == 3
         bins = load(task, 10, 0).t_test.shape[1]
