@@ -91,3 +91,23 @@ def test_each_contender_trains_on_a_tiny_size_and_emits_mostly_valid_programs():
     assert results["ast-actions"]["invalid"] <= 0.05
     assert results["constrained"]["invalid"] <= results["tokens"]["invalid"]
     assert all(m["semantic_error"] < 1.0 for m in results.values())
+
+
+def test_free_and_constrained_decoding_share_one_trained_model():
+    """The tokens and constrained trials of one seed form one group; run together (trained once) they
+    give the numbers each gives alone (decoding time aside)."""
+    from bitterlab.engine import group_trials, run_group
+
+    tiny = dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(STUDY.budgets["quick"], options={
+        "width": 16, "depth": 1, "heads": 2, "steps": 30, "batch": 16, "lr": 5e-3, "depth_programs": 2})})
+    trials = [t for t in expand(tiny, "quick", seeds=1) if t.x == 64 and t.x2 == 16]
+    groups = group_trials(trials)
+    pair = next(g for g in groups if len(g) == 2)
+    assert sorted(t.contender for t in pair) == ["constrained", "tokens"]
+    assert all(len(g) == 1 for g in groups if g is not pair)  # the AST model trains alone
+    together = {r.contender: r.metrics for r in run_group(pair)}
+    for t in pair:
+        alone = dict(run_trial(t).metrics)
+        both = dict(together[t.contender])
+        alone.pop("decode_ms_per_token"), both.pop("decode_ms_per_token")
+        assert both == alone

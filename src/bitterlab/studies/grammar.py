@@ -12,8 +12,9 @@ ast-actions (structured, in training)
     actions form one tree (unless cut off at 40 actions: counted invalid); the tree is printed as
     infix to be evaluated.
 constrained (reference: structured at inference only)
-    the *tokens* model (same weights), decoded with lark's interactive LALR parser masking every
-    character that cannot continue a valid program (and the end until the program is complete).
+    the *tokens* model (same weights: the two trials of one seed train it once, as one group of the
+    batched executor), decoded with lark's interactive LALR parser masking every character that cannot
+    continue a valid program (and the end until the program is complete).
 
 Masking renormalises the model's distribution over the allowed characters step by step, which is
 not the model's distribution conditioned on validity (Park et al. 2024, grammar-aligned decoding:
@@ -23,10 +24,16 @@ probability 1/2 where conditioning gives 1/17 — reproduced exactly in the test
 model put on characters the grammar forbids along its decoded path (for the free tokens model, on
 the first 30 test programs) — the mass masking throws away.
 
-Axis: training examples (programs of up to 2 nested operators at the quick budget, 3 at the full; the
-100 test programs are disjoint from the training ones).
+Axes: training examples (main; programs of up to 2 nested operators at the quick budget, 3 at the
+full; the 100 test programs are disjoint from the training ones) and model width (secondary: d_model,
+swept at the largest training set).
 Metrics: ``semantic_error`` (main; (wrong + ½)/(n + 1)), ``invalid`` (share that does not parse or
-is not one tree), ``masked_mass``, ``decode_ms_per_token`` (wall time of batched greedy decoding).
+is not one tree), ``masked_mass``, ``decode_ms_per_token`` (wall time of batched greedy decoding),
+and ``semantic_error_stdlib``: the same on *real* programs — every arithmetic expression of the
+Python standard library's own source that the language can say, at the same nesting bound, mined
+with ``ast`` (:mod:`bitterlab.studies.grammar_stdlib`; ~90 at depth 2), less any the trial trained on.
+Random programs are uniform over the grammar; the library's are not (``i+1``, ``n-1``, ``2*x+1``):
+a shift of distribution with the same grammar.
 
 Anchors: Park et al. 2024, "Grammar-aligned decoding" (NeurIPS); Yin & Neubig 2017, "A syntactic
 neural model for general-purpose code generation" (ACL; AST actions).
@@ -34,6 +41,7 @@ neural model for general-purpose code generation" (ACL; AST actions).
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -42,6 +50,7 @@ from lark.exceptions import LarkError
 
 from bitterlab.studies.grammar_lang import (allowed_next, is_valid, prefix_allowed, prefix_to_infix, random_program,
                                             same_function, to_prefix)
+from bitterlab.studies.grammar_stdlib import stdlib_programs
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
 from bitterlab.train.mlp import n_params, training_flops
 from bitterlab.train.transformer import Transformer
@@ -96,7 +105,7 @@ def train(model: Transformer, sources: list[str], targets: list[str], cfg: dict,
         labels[i, : len(s) + 1] = -100
     labels[x == INDEX[PAD]] = -100
     steps, batch = int(cfg["steps"]), min(int(cfg["batch"]), len(rows))
-    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=0.01, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
@@ -167,24 +176,75 @@ def masked_probability(next_probs, valid: set[str], target: str) -> tuple[float,
     return p_string(target, True), p_string(target, False) / sum(p_string(v, False) for v in valid)
 
 
-def run(trial: Trial) -> TrialOutput:
-    c = trial.config
+def trained(c: dict, n: int, seed: int) -> tuple[Transformer, list[str], int]:
+    """The trial's model trained on ``n`` programs (its output form from ``c``), the training
+    programs and the steps taken: everything a trial does before decoding."""
     depth = int(c["depth_programs"])
-    train_programs = programs(int(trial.x), trial.seed, depth=depth)
-    test_programs = programs(N_TEST, trial.seed + 10_000, exclude=set(train_programs), depth=depth)
-    actions = c["output"] == "actions"
-    targets = [to_prefix(p) for p in train_programs] if actions else train_programs
-    torch.manual_seed(trial.seed)
+    train_programs = programs(n, seed, depth=depth)
+    targets = [to_prefix(p) for p in train_programs] if c["output"] == "actions" else train_programs
+    torch.manual_seed(seed)
     model = Transformer(len(VOCAB), len(VOCAB), int(c["width"]), int(c["depth"]), int(c["heads"]), "learned",
                         MAX_LEN)
-    steps = train(model, [to_postfix(p) for p in train_programs], targets, c, trial.seed)
+    steps = train(model, [to_postfix(p) for p in train_programs], targets, c, seed)
     model.eval()
+    return model, train_programs, steps
+
+
+def evaluate(trial: Trial, model: Transformer, train_programs: list[str], steps: int) -> TrialOutput:
+    """Decode the seed's test programs and the stdlib's programs as the trial's contender does; score."""
+    c = trial.config
+    depth = int(c["depth_programs"])
+    test_programs = programs(N_TEST, trial.seed + 10_000, exclude=set(train_programs), depth=depth)
+    actions = c["output"] == "actions"
     constraint = prefix_allowed if actions else (allowed_next if c["constrained"] else None)
     outs, masked, seconds = decode(model, [to_postfix(p) for p in test_programs], constraint)
     if not c["constrained"] and not actions:  # what masking would have removed along the free path
         masked = _forbidden_mass(model, test_programs[:N_MASS], outs[:N_MASS])
+    wrong, invalid = score(outs, test_programs, actions)
+    seen = set(train_programs)
+    real = [p for p in stdlib_programs(depth) if p not in seen]  # real programs, none trained on
+    real_outs, _, _ = decode(model, [to_postfix(p) for p in real], constraint)
+    real_wrong, _ = score(real_outs, real, actions)
+    tokens = sum(len(o) + 1 for o in outs)
+    params = n_params(model)
+    return TrialOutput(metrics={"semantic_error": (wrong + 0.5) / (N_TEST + 1), "invalid": invalid / N_TEST,
+                                "masked_mass": masked, "decode_ms_per_token": 1000 * seconds / tokens,
+                                "semantic_error_stdlib": (real_wrong + 0.5) / (len(real) + 1)},
+                       params=params, flops=training_flops(params, int(c["batch"]) * 40, steps), steps=steps)
+
+
+def shared_training(trial: Trial) -> tuple:
+    """Batch key: the free and the constrained tokens model of one seed are the same trained weights
+    (they differ only at decoding), so they form one group and train once; every other trial is alone."""
+    c = dict(trial.config)
+    if c["output"] != "infix":
+        return ("alone", trial.key)
+    c.pop("constrained")
+    return ("infix", trial.task, trial.x, trial.seed, json.dumps(c, sort_keys=True, default=str))
+
+
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """Trials that share one trained model (:func:`shared_training`): train it once, decode per trial."""
+    model, train_programs, steps = trained(trials[0].config, int(trials[0].x), trials[0].seed)
+    outs: list[TrialOutput | Exception] = []
+    for t in trials:
+        try:
+            outs.append(evaluate(t, model, train_programs, steps))
+        except (ValueError, LarkError) as exc:
+            outs.append(exc)
+    return outs
+
+
+def run(trial: Trial) -> TrialOutput:
+    """One trial: train, then decode and score."""
+    return evaluate(trial, *trained(trial.config, int(trial.x), trial.seed))
+
+
+def score(outs: list[str], truths: list[str], actions: bool) -> tuple[int, int]:
+    """(wrong, invalid) of decoded outputs against the programs they should compute; an invalid
+    output (not a program, or actions that are not one tree) counts as wrong."""
     wrong, invalid = 0, 0
-    for out, truth in zip(outs, test_programs, strict=True):
+    for out, truth in zip(outs, truths, strict=True):
         program = out
         if actions:
             try:
@@ -196,11 +256,7 @@ def run(trial: Trial) -> TrialOutput:
             wrong += 1
         elif not same_function(program, truth):
             wrong += 1
-    tokens = sum(len(o) + 1 for o in outs)
-    params = n_params(model)
-    return TrialOutput(metrics={"semantic_error": (wrong + 0.5) / (N_TEST + 1), "invalid": invalid / N_TEST,
-                                "masked_mass": masked, "decode_ms_per_token": 1000 * seconds / tokens},
-                       params=params, flops=training_flops(params, int(c["batch"]) * 40, steps), steps=steps)
+    return wrong, invalid
 
 
 def _forbidden_mass(model: Transformer, programs_: list[str], outs: list[str]) -> float:
@@ -228,8 +284,10 @@ STUDY = Study(
     question="Translating programs from postfix, does a model that writes grammar actions (AST) or decodes under "
              "the grammar beat a plain character-level model in semantic accuracy, and how much more data does "
              "the plain model need?",
-    version="1",
+    version="2",
     run=run,
+    run_batch=run_batch,
+    batch_key=shared_training,
     tasks=(Task(name="postfix-to-infix", description="random programs of a lark expression grammar (digits, x, y, "
                 "+ − *, parentheses, s() square, n() negation; ≤ 2 (quick) or 3 (full) nested operators), given in "
                 "postfix; 100 disjoint test programs (generated)"),),
@@ -242,15 +300,18 @@ STUDY = Study(
                   "interactive parser (grammar masking)", options={"output": "infix", "constrained": True}),
     ),
     axis=Axis(name="n_train", label="training programs", unit="programs"),
+    secondary=Axis(name="width", label="model width (d_model)", unit="units"),
     metric="semantic_error",
-    metrics=("semantic_error", "invalid", "masked_mass", "decode_ms_per_token"),
+    metrics=("semantic_error", "invalid", "masked_mass", "decode_ms_per_token", "semantic_error_stdlib"),
     budgets={
         "quick": Budget(grid={"postfix-to-infix": log_grid(64, 4096, 5)}, seeds=3,
                         options={"width": 32, "depth": 2, "heads": 2, "steps": 200, "batch": 32, "lr": 5e-3,
-                                 "depth_programs": 2}),
+                                 "depth_programs": 2},
+                        secondary={"postfix-to-infix": (8, 16, 32, 64)}),
         "full": Budget(grid={"postfix-to-infix": log_grid(64, 65536, 8)}, seeds=10,
                        options={"width": 128, "depth": 4, "heads": 4, "steps": 5000, "batch": 128, "lr": 1e-3,
-                                "depth_programs": 3}),
+                                "depth_programs": 3},
+                       secondary={"postfix-to-infix": (32, 64, 128, 256, 512)}),
     },
     references=("Park et al. 2024, NeurIPS (grammar-aligned decoding)", "Yin & Neubig 2017, ACL (AST actions)",
                 "lark (LALR interactive parser)"),
