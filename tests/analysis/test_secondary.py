@@ -72,3 +72,16 @@ def test_a_condition_axis_is_compared_not_fitted(results):
     assert a["axis_is_scale"] is False and a["fits"] is None and a["exchange_rate"] is None
     assert "is a condition, not a scale" in a["words"]
     assert len(a["per_scale"]) == 5
+
+
+def test_a_fitted_crossing_without_a_measured_sign_change_is_labelled(results):
+    """The toy's structured contender wins decisively at every scale: whatever the fitted curves do,
+    the data never changes sign, and the crossover says so."""
+    a = verdict(study_2axis(), results)[0]
+    assert all(p["winner"] == "s" and p["decisive"] for p in a["per_scale"])
+    assert a["crossover"]["measured_sign_change"] is False
+    flipped = results.assign(loss=np.where((results["x"] == 10.0) & (results["contender"] == "s"), 9.0,
+                                           results["loss"]))  # s loses badly at the first scale
+    b = verdict(study_2axis(), flipped)[0]
+    assert b["per_scale"][0]["winner"] == "g" and b["per_scale"][0]["decisive"]
+    assert b["crossover"]["measured_sign_change"] is True

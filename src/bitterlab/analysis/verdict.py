@@ -98,6 +98,9 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
     if axis.scale:
         fits, bands, comparison, fit_notes = _fit_and_compare(study, ok, generic.name, structured.name)
         warnings += fit_notes
+        if comparison["crossover"] is not None:  # does the data itself change sign, decisively?
+            decisive = {s.winner for s in scales if s.decisive}
+            comparison["crossover"]["measured_sign_change"] = len(decisive) == 2
     verdict = {
         "study": study.name,
         "task": task,
@@ -254,4 +257,8 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
             where = "inside the measured range" if cross["point"] <= last["x"] else \
                 f"beyond the measured range, extrapolated (up to {BEYOND:g}x)"
             text += f" The fitted curves cross at {_fmt(cross['point'])}, {where}."
+        if cross["p_within"] >= 0.5 and cross.get("measured_sign_change") is False:
+            text += (" But no two measured scales have opposite decisive winners: the crossing inside the range "
+                     "is a feature of the fitted curves (often near the first scale, where both start level), "
+                     "not a sign change seen in the data.")
     return text.strip()

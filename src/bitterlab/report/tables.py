@@ -33,6 +33,8 @@ def crossover_text(cross: dict | None) -> str:
     text = f"inside: {cross['p_within']:.2f}; within 10x beyond: {cross['p_beyond_10x']:.2f}"
     if cross.get("point") is not None:
         text += f"; at ≈ {cross['point']:.3g}"
+    if cross["p_within"] >= 0.5 and cross.get("measured_sign_change") is False:
+        text += " (fitted only: no measured sign change)"
     return text
 
 
