@@ -102,5 +102,5 @@ def test_secondary_axis_specs_validate():
         dataclasses.replace(s, budgets={"quick": dataclasses.replace(s.budgets["quick"], options={})})
     with pytest.raises(ValueError, match="unknown task"):
         dataclasses.replace(s, budgets={"quick": dataclasses.replace(s.budgets["quick"], secondary={"z": (1.0, 2.0)})})
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="at least 2 axis"):
         Budget(grid={"a": (1.0,)}, secondary={"a": (4.0,)})

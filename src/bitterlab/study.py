@@ -80,11 +80,10 @@ class Budget:
     def __post_init__(self) -> None:
         if self.seeds < 1:
             raise ValueError(f"a budget needs at least one seed, got {self.seeds}")
-        for kind, grids in (("grid", self.grid), ("secondary grid", self.secondary)):
+        for kind, grids, least in (("grid", self.grid, 1), ("secondary grid", self.secondary, 2)):
             for task, values in grids.items():
-                if len(values) < (1 if kind == "grid" else 2) or any(not (v > 0 and math.isfinite(v)) for v in values):
-                    raise ValueError(f"{kind} of task {task!r}: axis values must be positive and finite"
-                                     + (" (at least 2)" if kind != "grid" else ""))
+                if len(values) < least or any(not (v > 0 and math.isfinite(v)) for v in values):
+                    raise ValueError(f"{kind} of task {task!r}: at least {least} axis value(s), positive and finite")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -163,6 +163,7 @@ def split_axes(study: Study, task: str, rows: pd.DataFrame,
     sweep = rows[at].assign(x=x2[at])
     return main, sweep
 
+
 def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> list[dict[str, Any]]:
     """One verdict per task of ``study`` from the results table ``df`` (any studies)."""
     rows = df[df["study"] == study.name]
