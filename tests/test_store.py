@@ -14,11 +14,11 @@ def test_schema(tmp_path):
         cols = store.con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                  "WHERE table_name = 'results' ORDER BY ordinal_position").fetchall()
         names = [c for c, _ in cols]
-        assert names == [*FIELDS[:-1], "finished_at", "x2"]
+        assert names == [*FIELDS[:18], "finished_at", *FIELDS[18:]]
         pk = store.con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
                                "WHERE table_name = 'results' AND constraint_type = 'PRIMARY KEY'").fetchall()
         assert pk == [(["key"],)]
-        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
+        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("3",)
 
 
 def test_roundtrip_and_no_duplicates(tmp_path):
@@ -61,29 +61,51 @@ def test_export(tmp_path, fmt):
     assert back["loss"].tolist() == pytest.approx(df["loss"].tolist())
 
 
-def test_a_schema_1_file_gains_x2_and_keeps_its_rows(tmp_path):
+def test_a_schema_1_file_gains_the_new_columns_and_keeps_its_rows(tmp_path):
     import duckdb
 
-    from bitterlab.engine.store import _COLUMNS
+    from bitterlab.engine.store import _ADDED, _COLUMNS
 
     path = tmp_path / "old.duckdb"
-    old_columns = _COLUMNS.replace(",\n    x2 DOUBLE", "")
+    old_columns = _COLUMNS.split(",\n    x2 DOUBLE")[0]
+    assert "tuned" not in old_columns and "finished_at" in old_columns
     con = duckdb.connect(str(path))
     con.execute(f"CREATE TABLE results ({old_columns})")
     con.execute("CREATE TABLE meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
     con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     r = run_trial(expand(study(), "quick")[0])
-    cols = [f for f in FIELDS if f != "x2"]
+    cols = [f for f in FIELDS if f not in dict(_ADDED)]
     row = [getattr(r, f) for f in cols]
     row[cols.index("metrics")], row[cols.index("versions")] = "{}", "{}"
     con.execute(f"INSERT INTO results ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", row)
     con.close()
-    with Store(path, read_only=True) as store:  # read-only: no migration, x2 reads as NaN
-        assert store.frame()["x2"].isna().all()
+    with Store(path, read_only=True) as store:  # read-only: no migration, x2 reads as NaN, untuned
+        old = store.frame()
+        assert old["x2"].isna().all() and old["tuned"].tolist() == [{}] and old["converged"].tolist() == [None]
+        assert old["curve"].tolist() == [None] and old["validation"].tolist() == [{}]
     with Store(path) as store:
-        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
+        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("3",)
         from toy import study_2axis
         t = next(t for t in expand(study_2axis(), "quick") if t.x2 == 64.0)
         store.write(run_trial(t))
         df = store.frame().set_index("key")
     assert len(df) == 2 and pd.isna(df.loc[r.key, "x2"]) and df.loc[t.key, "x2"] == 64.0
+
+
+def test_protocol_fields_round_trip(tmp_path):
+    """tuned point, validation metrics, converged and the curve come back as they were written."""
+    from bitterlab.engine.run import to_result
+    from bitterlab.study import Curve, TrialOutput
+
+    t = expand(study(), "quick")[0]
+    t = type(t)(**{**t.__dict__, "tuned": {"lr": 0.01}, "config": {**t.config, "lr": 0.01}})
+    curve = Curve(steps=(0, 10), train=(1.0, 0.5), validation=(1.1, 0.6))
+    out = TrialOutput(metrics={"loss": 0.5, "other": 1.0}, validation={"loss": 0.6}, params=3, flops=1.0, steps=10,
+                      converged=False, curve=curve)
+    r = to_result(t, out, 0.1)
+    assert r.status == "ok"
+    with Store(tmp_path / "r.duckdb") as store:
+        store.write(r)
+        row = store.frame().iloc[0]
+    assert row["tuned"] == {"lr": 0.01} and row["validation"] == {"loss": 0.6} and row["converged"] is False
+    assert row["curve"] == {"steps": [0, 10], "train": [1.0, 0.5], "validation": [1.1, 0.6]}

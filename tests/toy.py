@@ -63,7 +63,7 @@ def study_2axis(*, scale: bool = True, main_width: int = 16) -> Study:
         name="toy2", claim="toy claim", question="toy?", version="1", run=run,
         tasks=(Task(name="a"), Task(name="b")),
         contenders=(*base.contenders, Contender(name="r", role="reference")),
-        axis=base.axis, secondary=Axis(name="width", label="width", scale=scale),
+        axis=base.axis, secondary=Axis(name="width", label="width", kind="width" if scale else "condition"),
         metric="loss", metrics=("loss", "other"),
         budgets={"quick": Budget(grid={"a": (10.0, 30.0, 100.0, 300.0, 1000.0), "b": (10.0, 100.0, 1000.0)},
                                  seeds=3, options={"width": main_width},

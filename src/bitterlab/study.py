@@ -5,11 +5,18 @@ A :class:`Study` names a task (or several), two or more :class:`Contender` s, th
 :class:`Budget` s. :func:`expand` turns it into a declared grid of :class:`Trial` s, each a
 picklable value with a stable :attr:`Trial.key` (a hash of the trial spec and the study's
 version) so that the store can resume without duplicates.
+
+The fair-duel protocol lives here too: a contender may declare a grid of options to tune
+(``Contender.tune``, replaceable per budget by ``Budget.tune``); every grid point is its own trial,
+and the point with the best validation score is chosen afterwards, by analysis
+(:mod:`bitterlab.analysis.selection`). Options are merged strictly (:func:`merge_options`): a key
+set twice with different values is an error, never a silent override.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -18,30 +25,64 @@ from typing import Any, Literal
 
 Role = Literal["generic", "structured", "reference"]
 ROLES: tuple[str, ...] = ("generic", "structured", "reference")
+AxisKind = Literal["data", "compute", "width", "condition"]
+AXIS_KINDS: tuple[str, ...] = ("data", "compute", "width", "condition")
+Grid = Mapping[str, tuple[Any, ...]]  # option name -> the values to try
+
+
+class ConfigError(ValueError):
+    """A study's options are ambiguous or not plain JSON (a key set twice, a function in options...)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Curve:
+    """Training and validation loss of one trained model at up to 50 steps (the shared trainer's record)."""
+
+    steps: tuple[int, ...]
+    train: tuple[float, ...]
+    validation: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not (len(self.steps) == len(self.train) == len(self.validation)):
+            raise ValueError("a curve needs as many steps as training and validation losses")
+        if len(self.steps) > 50:
+            raise ValueError(f"a curve keeps at most 50 points, got {len(self.steps)}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrialOutput:
-    """What a study's trial function returns: metrics (lower is better) and the cost of training."""
+    """What a study's trial function returns: test metrics (lower is better), the same metrics on a
+    validation split carved from the training data (never the test set; the engine selects tuned
+    options by them), the cost of training, and whether training converged."""
 
-    metrics: Mapping[str, float]  # every metric the study declares, lower is better
+    metrics: Mapping[str, float]  # every metric the study declares, lower is better, on the test data
     params: int  # trainable parameters of the model (0 for non-parametric methods)
-    flops: float  # training FLOPs (≈ 6 · params · examples · steps for a dense net)
+    flops: float  # training FLOPs, counted analytically (≈ 6 · params · examples seen for a dense net)
     steps: int  # optimiser steps (or iterations) taken
+    validation: Mapping[str, float] = field(default_factory=dict)  # declared metrics on the validation split
+    # False when the maximum was hit while validation was still improving; None when not recorded
+    converged: bool | None = None
+    curve: Curve | None = None  # training and validation loss along training (the shared trainer fills it)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Contender:
-    """A method with a role in a duel; ``options`` are passed to the study's trial function."""
+    """A method with a role in a duel; ``options`` are passed to the study's trial function.
+
+    ``tune`` declares a grid of options for this contender, e.g. ``{"lr": (1e-3, 3e-3, 1e-2)}``:
+    every combination is its own trial, and the verdict compares the point with the best mean
+    validation score over seeds at each axis value."""
 
     name: str  # short identifier, e.g. "relu-mlp"
     role: Role  # "generic", "structured" or "reference"
     description: str = ""  # one line for reports
     options: Mapping[str, Any] = field(default_factory=dict)  # method switches, e.g. {"fourier": True}
+    tune: Grid = field(default_factory=dict)  # option -> values to try, e.g. {"lr": (1e-3, 1e-2)}
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"contender {self.name!r}: role must be one of {ROLES}, got {self.role!r}")
+        check_grid(self.tune, f"contender {self.name!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,29 +98,52 @@ class Task:
 class Axis:
     """An axis swept on a grid declared per budget: the main axis of scale, or a secondary one.
 
-    ``scale=False`` marks a condition rather than a scale (e.g. the number of bins of an ordinal
-    output): results along it are compared value by value, and no scaling curve is fitted."""
+    ``kind`` says what it grows: ``"data"`` (training examples; every point trains to convergence,
+    so the axis measures data, not epochs), ``"compute"`` (training FLOPs, counted analytically, or
+    steps), ``"width"`` (model size), or ``"condition"`` — not a scale (e.g. the number of bins of an
+    ordinal output): results along it are compared value by value, and no scaling curve is fitted.
+    The verdict's words follow the kind: "needs k× the data / the compute / the width"."""
 
     name: str  # key under which the value reaches the trial function, e.g. "n_train"
     label: str  # axis label for plots and words, e.g. "training window (hours)"
     unit: str = ""  # e.g. "examples"
-    scale: bool = True  # a scale (curves fitted along it) or a condition (compared per value only)
+    kind: AxisKind = "data"
+
+    def __post_init__(self) -> None:
+        if self.kind not in AXIS_KINDS:
+            raise ValueError(f"axis {self.name!r}: kind must be one of {AXIS_KINDS}, got {self.kind!r}")
+
+    @property
+    def scale(self) -> bool:
+        """A scale (curves fitted along it), or a condition (compared per value only)."""
+        return self.kind != "condition"
+
+    @property
+    def resource(self) -> str:
+        """What the exchange rate multiplies: "the data", "the compute", "the width" (else the label)."""
+        return {"data": "the data", "compute": "the compute", "width": "the width"}.get(self.kind, self.label)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Budget:
-    """A declared grid: the axis values, the seeds and the training options of one budget."""
+    """A declared grid: the axis values, the seeds and the training options of one budget.
+
+    ``tune`` replaces a contender's tuning grid at this budget: contender name -> option -> values
+    (an empty mapping turns tuning off for that contender)."""
 
     grid: Mapping[str, tuple[float, ...]]  # task name -> axis values (declared before running)
     seeds: int = 3  # seeds per (task, contender, scale point)
-    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"steps": 400, "width": 32}
+    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"max_steps": 4000, "width": 32}
     # the secondary axis: task name -> its values, swept at the task's largest main-axis value (tasks
     # not named are not swept); the main sweep runs at the value the options give (e.g. "width")
     secondary: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    tune: Mapping[str, Grid] = field(default_factory=dict)  # contender -> its grid at this budget
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
             raise ValueError(f"a budget needs at least one seed, got {self.seeds}")
+        for name, grid in self.tune.items():
+            check_grid(grid, f"budget tune of contender {name!r}")
         for kind, grids, least in (("grid", self.grid, 1), ("secondary grid", self.secondary, 2)):
             for task, values in grids.items():
                 if len(values) < least or any(not (v > 0 and math.isfinite(v)) for v in values):
@@ -135,6 +199,9 @@ class Study:
                                  f"task(s) {sorted(set(budget.secondary) - task_names)}")
             for task in self.tasks if self.secondary is not None else ():
                 self.secondary_default(task.name, bname)  # raises if the main sweep's value is undefined
+            unknown = sorted(set(budget.tune) - set(names))
+            if unknown:
+                raise ValueError(f"study {self.name!r}: budget {bname!r} tunes unknown contender(s) {unknown}")
 
     def contender(self, name: str) -> Contender:
         for c in self.contenders:
@@ -148,13 +215,23 @@ class Study:
                 return t
         raise KeyError(name)
 
+    def tune_grid(self, contender: str, budget: str) -> Grid:
+        """The grid ``contender`` is tuned over at ``budget``: the budget's, else the contender's own."""
+        spec = self.budgets[budget]
+        return spec.tune[contender] if contender in spec.tune else self.contender(contender).tune
+
+    @property
+    def tuned(self) -> bool:
+        """Whether any contender is tuned at any budget (a grid with more than one point)."""
+        return any(len(grid_points(self.tune_grid(c.name, b))) > 1 for c in self.contenders for b in self.budgets)
+
     def secondary_default(self, task: str, budget: str) -> float | None:
         """The secondary axis's value in the main sweep of ``task`` (from the task's or the budget's
         options); ``None`` when the study has no secondary axis, or when the options do not set it
         and ``budget`` does not sweep it on ``task`` (e.g. the bins of a real dataset are fixed)."""
         if self.secondary is None:
             return None
-        options = {**self.task(task).options, **self.budgets[budget].options}
+        options = merge_options(("task", self.task(task).options), ("budget", self.budgets[budget].options))
         if self.secondary.name not in options:
             if task not in self.budgets[budget].secondary:
                 return None
@@ -179,12 +256,15 @@ class Trial:
     x: float  # value on the main axis
     seed: int
     budget: str
-    config: Mapping[str, Any]  # task options | contender options | budget options | {axes: values}
+    config: Mapping[str, Any]  # task, contender and budget options, the tuned point and the axes' values
     run: Callable[[Trial], TrialOutput]
     device: str = "cpu"  # not part of the key: results are keyed by what is computed, not where
     run_batch: Callable[[list[Trial]], list[TrialOutput | Exception]] | None = None  # not part of the key
     batch_key: Callable[[Trial], Any] | None = None  # not part of the key
     x2: float | None = None  # value on the secondary axis (in ``config`` too), None without one
+    tuned: Mapping[str, Any] = field(default_factory=dict)  # this trial's point of the tuning grid (in config)
+    metrics: tuple[str, ...] = ()  # the metrics the study declares (a trial returning others fails)
+    metric: str = ""  # the study's main metric (a tuned trial must report it on validation)
 
     @property
     def key(self) -> str:
@@ -199,7 +279,7 @@ class Trial:
             "config": self.config,
             "run": f"{self.run.__module__}.{self.run.__qualname__}",
         }
-        blob = json.dumps(spec, sort_keys=True, default=str, separators=(",", ":"))
+        blob = json.dumps(spec, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -228,12 +308,20 @@ def expand(study: Study, budget: str = "quick", *, seeds: int | None = None, dev
             for x, x2, swept in points:
                 if swept and contender.role == "reference":  # references run on the main axis only
                     continue
-                config = {**task.options, **contender.options, **spec.options, study.axis.name: x}
+                base = merge_options(("task", task.options), ("contender", contender.options),
+                                     ("budget", spec.options), ("axis", {study.axis.name: x}))
                 if swept:  # same type as the main sweep's value, so its trials keep their keys
-                    config[study.secondary.name] = int(x2) if isinstance(config[study.secondary.name], int) \
+                    base[study.secondary.name] = int(x2) if isinstance(base[study.secondary.name], int) \
                         and x2.is_integer() else x2
-                for seed in range(n_seeds):
-                    trials.append(
+                grid = study.tune_grid(contender.name, budget)
+                clash = sorted(set(grid) & set(base))
+                if clash:
+                    raise ConfigError(f"study {study.name!r}: contender {contender.name!r} tunes {clash} at budget "
+                                      f"{budget!r}, which the task, contender or budget options also set")
+                for point in grid_points(grid):
+                    config = {**base, **point}
+                    check_json(config, f"study {study.name!r}, contender {contender.name!r}")
+                    trials += [
                         Trial(
                             study=study.name,
                             version=study.version,
@@ -249,9 +337,63 @@ def expand(study: Study, budget: str = "quick", *, seeds: int | None = None, dev
                             run_batch=study.run_batch,
                             batch_key=study.batch_key,
                             x2=x2,
+                            tuned=point,
+                            metrics=tuple(study.metrics),
+                            metric=study.metric,
                         )
-                    )
+                        for seed in range(n_seeds)
+                    ]
     return trials
+
+
+def merge_options(*layers: tuple[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge named option layers (task, contender, budget, axis...) into one mapping.
+
+    A key set by two layers with different values raises :class:`ConfigError` naming both layers:
+    no layer silently overrides another (nanoGPT's configurator rejects what it cannot place)."""
+    merged: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for name, options in layers:
+        for key, value in options.items():
+            if key in merged and merged[key] != value:
+                raise ConfigError(f"option {key!r} is set twice: {merged[key]!r} by the {source[key]} options "
+                                  f"and {value!r} by the {name} options")
+            merged[key], source[key] = value, name
+    return merged
+
+
+def check_json(value: Any, where: str, path: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is plain JSON (None, bool, int, float, str, and lists,
+    tuples or str-keyed mappings of them): a trial key hashes values, never ``str()`` of an object."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_json(v, where, f"{path}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"{where}: option key {k!r} at {path or 'top level'} is not a string")
+            check_json(v, where, f"{path}.{k}" if path else k)
+        return
+    raise ConfigError(f"{where}: option {path!r} is a {type(value).__name__}, not a plain JSON value "
+                      "(numbers, strings, booleans, lists or mappings of them); trial keys hash values only")
+
+
+def check_grid(grid: Grid, where: str) -> None:
+    """A tuning grid: option name -> a non-empty tuple of distinct plain JSON values."""
+    for key, values in grid.items():
+        if not isinstance(values, (tuple, list)) or not values:
+            raise ConfigError(f"{where}: the tuning grid of {key!r} must be a non-empty tuple of values")
+        if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+            raise ConfigError(f"{where}: the tuning grid of {key!r} repeats a value: {tuple(values)}")
+        check_json(list(values), where, key)
+
+
+def grid_points(grid: Grid) -> list[dict[str, Any]]:
+    """Every combination of a tuning grid, in declaration order (one empty point for no grid)."""
+    return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
 
 
 def log_grid(low: float, high: float, n: int, *, integer: bool = True) -> tuple[float, ...]:

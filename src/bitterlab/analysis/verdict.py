@@ -20,6 +20,7 @@ import pandas as pd
 
 from bitterlab.analysis.bootstrap import replicates
 from bitterlab.analysis.compare import per_scale
+from bitterlab.analysis.selection import protocol_warnings, select
 from bitterlab.analysis.scaling import (BEYOND, ContenderFit, compare, fit_band, fit_contender,
                                         fit_summary, points, selection_warnings, shape_warnings)
 from bitterlab.study import Axis, Study
@@ -75,6 +76,8 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
     axis = axis or study.axis
     generic = next(c for c in study.contenders if c.role == "generic")
     structured = next(c for c in study.contenders if c.role == "structured")
+    selection = select(rows, study.metric)  # each contender's tuned options, chosen by validation
+    rows = selection.rows
     ok = rows[rows["status"] == "ok"]
     ok = ok[np.isfinite(ok[study.metric].to_numpy(float))] if study.metric in ok else ok.iloc[0:0]
     failed = rows[rows["status"] == "failed"]
@@ -90,6 +93,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
     if len(failed):
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
+    warnings += protocol_warnings(selection)
     xs = sorted(set(ok["x"]))
     if len(xs) >= 2 and max(xs) / min(xs) < 10**MIN_DECADES:
         warnings.append(f"the measured range spans {np.log10(max(xs) / min(xs)):.2f} decades (less than "
@@ -106,6 +110,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
         "task": task,
         "axis": axis.name,
         "axis_is_scale": axis.scale,
+        "axis_kind": axis.kind,
         "metric": study.metric,
         "contenders": [{"name": c.name, "role": c.role} for c in study.contenders],
         "per_scale": [asdict(s) for s in scales],
@@ -115,6 +120,10 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
         "crossover": comparison["crossover"],
         "outcome": outcome(comparison["crossover"]),
         "failed_trials": int(len(failed)),
+        "failed_tuning_trials": selection.sweep_failed,
+        "tuned": selection.tuned,
+        "selected": selection.selected_json(),
+        "unconverged": dict(selection.unconverged),
         "bands": bands,
         "budget": budget,
         "level": LEVEL,
@@ -197,6 +206,24 @@ def _interval(d: dict) -> str:
     return f"{int(LEVEL * 100)}% interval {_fmt(d['low'])} to {_fmt(d['high'])}"
 
 
+def tuning_words(v: dict[str, Any]) -> str:
+    """One sentence on the protocol: what was tuned and how it was selected, or that nothing was."""
+    if not v.get("tuned"):
+        return "No hyperparameter was tuned: every contender ran with its declared options."
+    tuned = sorted({o for pts in v["selected"].values() for p in pts for o in p["values"]})
+    who = [c for c, pts in v["selected"].items() if any(p["grid_points"] > 1 for p in pts)]
+    text = (f"{', '.join(who)} tuned {', '.join(tuned)} on a validation split of the training data at each "
+            f"{v['axis']} (the grid point with the best mean validation {v['metric']} over seeds; test data "
+            "never chose)")
+    edges = sum(p["at_edge"] for pts in v["selected"].values() for p in pts)
+    if edges:
+        text += f"; {edges} selected point(s) sit at the edge of their grid"
+    shares = {c: s for c, s in v.get("unconverged", {}).items() if s}
+    if shares:
+        text += "; unconverged: " + ", ".join(f"{c} {s:.0%}" for c, s in shares.items())
+    return text + "."
+
+
 def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: Axis | None = None) -> str:
     """A paragraph: the winner at the largest measured scale with its interval, the tally, the fitted
     families and trends, the exchange rate and the crossover, extrapolations labelled as such."""
@@ -221,6 +248,7 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
             f"{n_decisive} of the {len(scales)} differences are decisive. ")
     if v["failed_trials"]:
         text += f"{v['failed_trials']} trial(s) failed and are counted, not dropped. "
+    text += tuning_words(v) + " "
     fits = v["fits"]
     if not axis.scale:
         return (text + f"{axis.label} is a condition, not a scale: the contenders are compared at each value, "
@@ -238,7 +266,8 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
     ex, cross = v["exchange_rate"], v["crossover"]
     if ex is None:
         text += (f"The fitted generic curve never reaches the structured loss at {_fmt(last['x'])}, so no amount "
-                 f"of extra {axis.label} closes the gap on these fits (exchange rate undefined). ")
+                 f"of extra {axis.resource.removeprefix('the ')} ({axis.label}) closes the gap on these fits "
+                 "(exchange rate undefined). ")
     else:
         label = ""
         if ex["extrapolated"]:
@@ -247,7 +276,7 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
                 label += ", which its held-out check does not support"
         needs = f"at most {_fmt(ex['value'])}x (the lower end of the search)" if ex.get("at_search_floor") \
             else f"{_fmt(ex['value'])}x"
-        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the {axis.label} "
+        text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} {axis.resource} ({axis.label}) "
                  f"({_interval(ex)}; never reached in {ex['p_unreachable']:.0%} of resamples) to match {structured}"
                  f"{label}. ")
     if cross and cross["p_within"] is not None:

@@ -1,6 +1,8 @@
 """Grouping trials for batched execution: trials of a study with ``run_batch`` that differ only by
-seed (same task, contender, scale, budget, options and device) form one group, run as one batched
-model; every other trial is a group of its own."""
+seed and by their point of the contender's tuning grid (same task, contender, scale, budget, other
+options and device) form one group, run as one batched model (each member with its own seed, its
+own tuned options such as the learning rate, and its own early stop); every other trial is a group
+of its own."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from bitterlab.study import Trial
 
 
 def batch_key(trial: Trial) -> tuple:
-    """Trials with equal keys run together: by default those that differ only by seed; a study's own
-    ``batch_key`` (e.g. trials sharing one trained model) replaces that rule within the study."""
+    """Trials with equal keys run together: by default those that differ only by seed and tuned point;
+    a study's own ``batch_key`` (e.g. trials sharing one trained model) replaces that rule within the study."""
     if trial.batch_key is not None:
         return (trial.study, trial.version, trial.budget, trial.device, trial.batch_key(trial))
-    config = json.dumps(trial.config, sort_keys=True, default=str)
-    return (trial.study, trial.version, trial.task, trial.contender, trial.x, trial.budget, config, trial.device)
+    fixed = {k: v for k, v in trial.config.items() if k not in trial.tuned}
+    config = json.dumps(fixed, sort_keys=True)
+    return (trial.study, trial.version, trial.task, trial.contender, trial.x, trial.budget, config,
+            tuple(sorted(trial.tuned)), trial.device)
 
 
 def group_trials(trials: Sequence[Trial], *, batch: bool = True, max_size: int = 256) -> list[list[Trial]]:

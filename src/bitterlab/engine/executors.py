@@ -24,7 +24,7 @@ from typing import Protocol
 
 from bitterlab.engine.batch import group_trials
 from bitterlab.engine.result import Result
-from bitterlab.engine.run import library_versions, run_group
+from bitterlab.engine.run import base_fields, run_group
 from bitterlab.study import Trial
 
 
@@ -55,10 +55,8 @@ class InlineExecutor:
 
 def lost(trial: Trial, attempts: int) -> Result:
     """The failed result of a trial whose worker died ``attempts`` times."""
-    return Result(key=trial.key, study=trial.study, version=trial.version, task=trial.task,
-                  contender=trial.contender, role=trial.role, x=trial.x, x2=trial.x2, seed=trial.seed,
-                  budget=trial.budget, status="failed", reason=f"worker died {attempts} times while running this trial",
-                  device=trial.device, versions=library_versions())
+    return Result(**base_fields(trial), status="failed",
+                  reason=f"worker died {attempts} times while running this trial")
 
 
 def _run_marked(unit: list[Trial], marks: str) -> list[Result]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from bitterlab.study import Curve
 
 Status = Literal["ok", "failed"]
 
@@ -32,3 +34,7 @@ class Result:
     device: str = "cpu"
     versions: Mapping[str, str] = field(default_factory=dict)  # python, torch, numpy, bitterlab
     x2: float | None = None  # value on the study's secondary axis (None if it has none)
+    tuned: Mapping[str, Any] = field(default_factory=dict)  # the trial's point of its tuning grid ({} if untuned)
+    validation: Mapping[str, float] = field(default_factory=dict)  # metrics on the validation split
+    converged: bool | None = None  # False: the training maximum was hit while validation still improved
+    curve: Curve | None = None  # training and validation loss along training

@@ -35,26 +35,56 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _base(trial: Trial) -> dict:
+def base_fields(trial: Trial) -> dict:
+    """The fields of a trial's result that do not depend on its outcome."""
     return dict(key=trial.key, study=trial.study, version=trial.version, task=trial.task,
                 contender=trial.contender, role=trial.role, x=trial.x, x2=trial.x2, seed=trial.seed,
-                budget=trial.budget, device=trial.device, versions=library_versions())
+                budget=trial.budget, device=trial.device, versions=library_versions(), tuned=dict(trial.tuned))
+
+
+def metric_problem(trial: Trial, out: TrialOutput) -> str | None:
+    """Why ``out`` breaks the study's metric contract, or ``None``: the test metrics must be exactly the
+    declared ones, the validation metrics declared ones, and a tuned trial must report the main metric
+    on validation (the engine selects its grid point by it)."""
+    if not trial.metrics:
+        return None
+    declared = set(trial.metrics)
+    missing, extra = sorted(declared - set(out.metrics)), sorted(set(out.metrics) - declared)
+    parts = []
+    if missing:
+        parts.append(f"missing declared metric(s) {', '.join(missing)}")
+    if extra:
+        parts.append(f"undeclared metric(s) {', '.join(extra)}")
+    extra_val = sorted(set(out.validation) - declared)
+    if extra_val:
+        parts.append(f"undeclared validation metric(s) {', '.join(extra_val)}")
+    if trial.tuned and trial.metric and trial.metric not in out.validation:
+        parts.append(f"no validation value of the main metric {trial.metric!r}, which selects tuned options")
+    return "; ".join(parts) or None
 
 
 def to_result(trial: Trial, out: TrialOutput | BaseException, wall: float) -> Result:
     """The stored result of a trial's output or of the exception it raised.
 
-    A non-finite metric or a :class:`Diverged` is a failure with its reason; any other exception is
-    a failure whose reason is the exception's last line."""
-    base = _base(trial)
+    A non-finite metric or a :class:`Diverged` is a failure with its reason; so is an output whose
+    metrics are not the declared ones (the reason names the missing or extra metric); any other
+    exception is a failure whose reason is the exception's last line."""
+    base = base_fields(trial)
     if isinstance(out, Diverged):
         return Result(**base, status="failed", reason=f"diverged: {out}", wall_s=wall)
     if isinstance(out, BaseException):
         last = traceback.format_exception_only(type(out), out)[-1].strip()
         return Result(**base, status="failed", reason=f"error: {last}", wall_s=wall)
     metrics = {k: float(v) for k, v in out.metrics.items()}
+    validation = {k: float(v) for k, v in out.validation.items()}
+    cost = dict(params=int(out.params), flops=float(out.flops), steps=int(out.steps), wall_s=wall,
+                validation=validation, converged=None if out.converged is None else bool(out.converged),
+                curve=out.curve)
+    problem = metric_problem(trial, out)
+    if problem:
+        return Result(**base, status="failed", reason=f"error: {problem}", metrics=metrics, **cost)
     bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
-    cost = dict(params=int(out.params), flops=float(out.flops), steps=int(out.steps), wall_s=wall)
+    bad += sorted(f"validation {k}" for k, v in validation.items() if not math.isfinite(v))
     if bad:
         return Result(**base, status="failed", reason=f"diverged: non-finite metric(s) {', '.join(bad)}",
                       metrics=metrics, **cost)

@@ -16,7 +16,9 @@ import pandas as pd
 
 from bitterlab.engine.result import Result
 
-SCHEMA_VERSION = 2  # 2: column x2 (the secondary axis's value), added to older files on open
+# 2: column x2 (the secondary axis's value); 3: columns tuned, validation, converged, curve (the fair-duel
+# protocol). Older files get the new columns on open (NULL / empty: untuned, no validation recorded).
+SCHEMA_VERSION = 3
 DEFAULT_STORE = Path("bitterlab-runs/results.duckdb")
 
 _COLUMNS = """
@@ -39,10 +41,19 @@ _COLUMNS = """
     device VARCHAR NOT NULL,
     versions VARCHAR NOT NULL,
     finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
-    x2 DOUBLE
+    x2 DOUBLE,
+    tuned VARCHAR,
+    validation VARCHAR,
+    converged BOOLEAN,
+    curve VARCHAR
 """
+# columns added after schema 1, with their types: added to older files on open
+_ADDED = (("x2", "DOUBLE"), ("tuned", "VARCHAR"), ("validation", "VARCHAR"), ("converged", "BOOLEAN"),
+          ("curve", "VARCHAR"))
+_JSON = ("metrics", "versions", "tuned", "validation")  # columns stored as JSON text of a mapping
 FIELDS = ("key", "study", "version", "task", "contender", "role", "x", "seed", "budget", "status", "reason",
-          "metrics", "params", "flops", "steps", "wall_s", "device", "versions", "x2")
+          "metrics", "params", "flops", "steps", "wall_s", "device", "versions", "x2", "tuned", "validation",
+          "converged", "curve")
 
 
 class StoreError(RuntimeError):
@@ -74,7 +85,8 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             self._con.execute(f"CREATE TABLE IF NOT EXISTS results ({_COLUMNS})")
-            self._con.execute("ALTER TABLE results ADD COLUMN IF NOT EXISTS x2 DOUBLE")  # schema 1 -> 2
+            for name, kind in _ADDED:  # schema 1 or 2 -> 3
+                self._con.execute(f"ALTER TABLE results ADD COLUMN IF NOT EXISTS {name} {kind}")
             self._con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
             self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         except StoreError:
@@ -109,8 +121,11 @@ class Store:
     def write(self, result: Result) -> None:
         """Insert one result in its own transaction; an existing row with the key is replaced."""
         row = [getattr(result, f) for f in FIELDS]
-        row[FIELDS.index("metrics")] = json.dumps(dict(result.metrics), sort_keys=True)
-        row[FIELDS.index("versions")] = json.dumps(dict(result.versions), sort_keys=True)
+        for name in _JSON:
+            row[FIELDS.index(name)] = json.dumps(dict(getattr(result, name)), sort_keys=True)
+        curve = result.curve
+        row[FIELDS.index("curve")] = None if curve is None else json.dumps(
+            {"steps": list(curve.steps), "train": list(curve.train), "validation": list(curve.validation)})
         cols = ", ".join(FIELDS)
         marks = ", ".join("?" for _ in FIELDS)
         try:
@@ -131,14 +146,21 @@ class Store:
 
 
 def _expand(df: pd.DataFrame) -> pd.DataFrame:
-    """Parse the JSON columns; add one float column per metric (NaN where a row lacks it)."""
+    """Parse the JSON columns; add one float column per metric (NaN where a row lacks it).
+
+    ``tuned`` and ``validation`` become dicts ({} when absent), ``curve`` a dict of lists or None,
+    ``converged`` True / False / None."""
     df = df.copy()
-    if "x2" not in df.columns:  # a schema-1 file opened read-only
-        df["x2"] = float("nan")
+    for name, _ in _ADDED:  # an older file opened read-only
+        if name not in df.columns:
+            df[name] = None
     df["x2"] = df["x2"].astype(float)
-    metrics = [json.loads(m) if isinstance(m, str) else {} for m in df["metrics"]]
-    df["metrics"] = metrics
-    df["versions"] = [json.loads(v) if isinstance(v, str) else {} for v in df["versions"]]
+    for name in _JSON:
+        df[name] = [json.loads(v) if isinstance(v, str) else {} for v in df[name]]
+    df["curve"] = [json.loads(v) if isinstance(v, str) else None for v in df["curve"]]
+    df["converged"] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else bool(v)
+                                 for v in df["converged"]], index=df.index, dtype=object)
+    metrics = list(df["metrics"])
     names = sorted({k for m in metrics for k in m})
     for name in names:
         column = name if name not in df.columns else f"metric_{name}"
@@ -149,8 +171,9 @@ def _expand(df: pd.DataFrame) -> pd.DataFrame:
 def export(df: pd.DataFrame, path: str | Path, fmt: str) -> Path:
     """Write results to Parquet or CSV (JSON columns kept as JSON text)."""
     out = df.copy()
-    out["metrics"] = [json.dumps(m, sort_keys=True) for m in out["metrics"]]
-    out["versions"] = [json.dumps(v, sort_keys=True) for v in out["versions"]]
+    for name in (*_JSON, "curve"):
+        if name in out:
+            out[name] = [None if v is None else json.dumps(v, sort_keys=True) for v in out[name]]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":

@@ -157,7 +157,7 @@ STUDY = Study(
                   options={"arch": "cnn"}),
     ),
     axis=Axis(name="n_train", label="training images", unit="images"),
-    secondary=Axis(name="width", label="width (CNN channels; MLP units = 8×)", unit="channels"),
+    secondary=Axis(name="width", label="width (CNN channels; MLP units = 8×)", unit="channels", kind="width"),
     metric="error",
     metrics=("error", "cross_entropy"),
     budgets={

@@ -249,7 +249,7 @@ STUDY = Study(
         Contender(name="sliced-ot", role="structured", description="sliced Wasserstein (64 directions) between "
                   "generated and data batches", options={"loss": "sliced"}),
     ),
-    axis=Axis(name="steps", label="training steps", unit="steps"),
+    axis=Axis(name="steps", label="training steps", unit="steps", kind="compute"),
     secondary=Axis(name="n_samples", label="training samples", unit="samples"),
     metric="w2",
     metrics=("w2", "low_quality", "missed"),

@@ -300,7 +300,7 @@ STUDY = Study(
                   "interactive parser (grammar masking)", options={"output": "infix", "constrained": True}),
     ),
     axis=Axis(name="n_train", label="training programs", unit="programs"),
-    secondary=Axis(name="width", label="model width (d_model)", unit="units"),
+    secondary=Axis(name="width", label="model width (d_model)", unit="units", kind="width"),
     metric="semantic_error",
     metrics=("semantic_error", "invalid", "masked_mass", "decode_ms_per_token", "semantic_error_stdlib"),
     budgets={

@@ -193,7 +193,7 @@ STUDY = Study(
                   "Gaussian-blurred target (σ = K/10 bins)", options={"loss": "ce", "smoothing": True}),
     ),
     axis=Axis(name="n_train", label="training examples", unit="examples"),
-    secondary=Axis(name="bins", label="number of bins", unit="bins", scale=False),
+    secondary=Axis(name="bins", label="number of bins", unit="bins", kind="condition"),
     metric="expected_abs_error",
     metrics=("expected_abs_error", "bin_error", "w1_conditional"),
     budgets={

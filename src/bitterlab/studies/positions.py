@@ -121,7 +121,7 @@ STUDY = Study(
                   options={"positions": "none"}),
     ),
     axis=Axis(name="n_train", label="training sequences", unit="sequences"),
-    secondary=Axis(name="width", label="model width (d_model)", unit="units"),
+    secondary=Axis(name="width", label="model width (d_model)", unit="units", kind="width"),
     metric="error_2l",
     metrics=("error_2l", "error_l"),
     budgets={

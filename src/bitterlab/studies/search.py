@@ -180,7 +180,7 @@ STUDY = Study(
         Contender(name="adam", role="structured", description="Adam on the autodiff gradient",
                   options={"method": "adam"}),
     ),
-    axis=Axis(name="d", label="dimension d", unit="parameters"),
+    axis=Axis(name="d", label="dimension d", unit="parameters", kind="width"),
     metric="cost",
     metrics=("cost", "evals", "gap_at_budget", "grad_cost"),
     budgets={

@@ -22,12 +22,13 @@ from torch import nn
 POSITIONS = ("learned", "rope", "none")
 
 
-def rope_angles(length: int, dim: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
+def rope_angles(length: int, dim: int, base: float = 10000.0, *,
+                device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """cos and sin of m·θᵢ for m < length, i < dim/2: two (length, dim/2) tensors."""
     if dim % 2:
         raise ValueError(f"RoPE needs an even head dimension, got {dim}")
-    theta = base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)
-    angles = torch.arange(length, dtype=torch.float64)[:, None] * theta[None, :]
+    theta = base ** (-torch.arange(0, dim, 2, dtype=torch.float64, device=device) / dim)
+    angles = torch.arange(length, dtype=torch.float64, device=device)[:, None] * theta[None, :]
     return torch.cos(angles), torch.sin(angles)
 
 
@@ -37,6 +38,16 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     c, s = cos.to(x.dtype), sin.to(x.dtype)
     out = torch.stack([x1 * c - x2 * s, x1 * s + x2 * c], dim=-1)
     return out.flatten(-2)
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √d + causal mask) v over (..., n, d) tensors (Vaswani et al. 2017, eq. 1), written
+    out rather than through ``scaled_dot_product_attention``, which has no ``vmap`` batching rule on
+    CPU (it falls back to a loop over the batched models)."""
+    n = q.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    future = torch.ones(n, n, dtype=torch.bool, device=q.device).triu(1)
+    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1) @ v
 
 
 class Block(nn.Module):
@@ -52,9 +63,9 @@ class Block(nn.Module):
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
         q, k, v = (t.view(b, n, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
         if self.rope:
-            cos, sin = rope_angles(n, d // self.heads)
+            cos, sin = rope_angles(n, d // self.heads, device=x.device)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        att = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        att = causal_attention(q, k, v)
         x = x + self.proj(att.transpose(1, 2).reshape(b, n, d))
         return x + self.mlp(self.ln2(x))
 
@@ -85,7 +96,7 @@ class Transformer(nn.Module):
             raise ValueError(f"sequence of length {n} exceeds max_len {self.max_len}")
         h = self.embed(tokens)
         if self.pos is not None:
-            h = h + self.pos(torch.arange(n))
+            h = h + self.pos(torch.arange(n, device=tokens.device))
         for block in self.blocks:
             h = block(h)
         return self.head(self.ln(h))
