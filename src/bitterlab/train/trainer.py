@@ -39,7 +39,10 @@ from bitterlab.study import Curve
 
 Loss = Callable[[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]], torch.Tensor]
 """``loss(forward, batch) -> per-example losses (B,)``: ``forward`` is the member's model as a function,
-``batch`` the member's tensors (each of leading size B). Written for one model; batched by vmap."""
+``batch`` the member's tensors (each of leading size B). Written for one model; batched by vmap.
+A loss that does not split over examples (a distance between sample sets) may return one scalar per
+batch instead; it then sees padded rows when members' sets differ in size, so give such members
+equal-sized sets (or minibatches no larger than the smallest set)."""
 
 CURVE_POINTS = 50
 
@@ -279,7 +282,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
             full_params = stacked()
             pick = torch.as_tensor([rows.index(k) for k in ids], device=device)
             per = batched_loss({n: t[pick] for n, t in full_params.items()}, *(v[ids] for v, _ in vals))
-            v = ((per * val_mask[ids]).sum(1) / val_mask[ids].sum(1)).tolist()
+            v = (per if per.dim() == 1 else (per * val_mask[ids]).sum(1) / val_mask[ids].sum(1)).tolist()
         for k, value in zip(ids, v):
             if step > 0:  # the mean training loss since the last check, beside the validation loss
                 curves[k].append((step, float(train_sum[k] / max(train_count[k], 1)), float(value)))
@@ -331,7 +334,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
         mask[stopped] = 0.0
         opt.zero_grad(set_to_none=True)
         per = batched_loss(stacked(), *batch_t)
-        losses = (per * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        losses = per * (~stopped) if per.dim() == 1 else (per * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         values = losses.detach().tolist()
         live = []
         for r, k in enumerate(rows):
