@@ -17,23 +17,28 @@ GEODESIC_ENDS = ("normal:-2,0.5", "normal:3,1.5")  # the animation's endpoints (
 @dataclass(frozen=True)
 class StudyEntry:
     study: Study
-    rows: pd.DataFrame  # the study's result rows at ``budget`` (ok and failed), both sweeps
+    rows: pd.DataFrame  # the study's result rows at ``budget`` (ok and failed), both sweeps, every grid point
     verdicts: list[dict[str, Any]]
     budget: str
-    main: pd.DataFrame | None = None  # the main sweep's rows (all rows for a study without a secondary axis)
-    secondary: pd.DataFrame | None = None  # the secondary sweep's rows, ``x`` holding its value; None if none
+    main: pd.DataFrame | None = None  # the main sweep's rows at the selected grid points
+    secondary: pd.DataFrame | None = None  # the secondary sweep's selected rows, ``x`` holding its value
+    sweep: pd.DataFrame | None = None  # the main sweep's rows of every grid point (the tuning curves)
 
 
-def _sweeps(study: Study, rows: pd.DataFrame, budget: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _sweeps(study: Study, rows: pd.DataFrame, budget: str
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """The selected rows of the main and secondary sweeps, and the main sweep's rows of every grid point."""
+    from bitterlab.analysis.selection import select
     from bitterlab.analysis.verdict import split_axes
 
-    mains, sides = [], []
+    mains, sides, sweeps = [], [], []
     for t in study.tasks:
         main, side = split_axes(study, t.name, rows[rows["task"] == t.name], budget)
-        mains.append(main)
+        sweeps.append(main)
+        mains.append(select(main, study.metric).rows)
         if side is not None:
-            sides.append(side)
-    return pd.concat(mains), (pd.concat(sides) if sides else None)
+            sides.append(select(side, study.metric).rows)
+    return pd.concat(mains), (pd.concat(sides) if sides else None), pd.concat(sweeps)
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,9 @@ def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None) -
         verdicts = verdict(s, rows, budget=budget)
         chosen = verdicts[0]["budget"]
         mine = rows[rows["budget"] == chosen]
-        main, side = _sweeps(s, mine, chosen)
-        entries.append(StudyEntry(study=s, rows=mine, verdicts=verdicts, budget=chosen, main=main, secondary=side))
+        main, side, sweep = _sweeps(s, mine, chosen)
+        entries.append(StudyEntry(study=s, rows=mine, verdicts=verdicts, budget=chosen, main=main, secondary=side,
+                                  sweep=sweep))
     return entries
 
 

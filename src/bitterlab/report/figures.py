@@ -89,6 +89,71 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
     return fig
 
 
+def _largest_x(rows: pd.DataFrame, task: str) -> tuple[pd.DataFrame, float | None]:
+    mine = rows[rows["task"] == task]
+    return (mine[mine["x"] == mine["x"].max()], float(mine["x"].max())) if len(mine) else (mine, None)
+
+
+def tuning_figure(study: Study, rows: pd.DataFrame, verdicts: list[dict]) -> Figure | None:
+    """Each contender's tuning curve at the largest main-axis value: the mean validation value of the
+    main metric (over ok seeds) against the first tuned option, the selected point ringed; one panel
+    per task. ``rows``: the main sweep's rows of every grid point. ``None`` when nothing was tuned."""
+    tuned_tasks = [v["task"] for v in verdicts if v.get("tuned")]
+    if not tuned_tasks or "tuned" not in rows:
+        return None
+    fig, axes = plt.subplots(1, len(tuned_tasks), figsize=(5.2 * len(tuned_tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tuned_tasks, strict=True):
+        at, x = _largest_x(rows, task)
+        verdict = next(v for v in verdicts if v["task"] == task)
+        option = None
+        for c in study.contenders:
+            mine = at[(at["contender"] == c.name) & (at["status"] == "ok")]
+            names = sorted({k for t in mine["tuned"] for k in t})
+            if mine.empty or not names:
+                continue
+            option = option or names[0]
+            values = [t.get(option) for t in mine["tuned"]]
+            val = [v.get(study.metric, np.nan) for v in mine["validation"]]
+            curve = pd.Series(val, index=values).groupby(level=0).mean().sort_index()
+            color, marker = ROLE_STYLE[c.role]
+            ax.plot(curve.index, curve.to_numpy(), color=color, marker=marker, label=c.name)
+            chosen = next((p for p in (verdict["selected"].get(c.name) or []) if p["x"] == x), None)
+            if chosen and option in chosen["values"] and chosen["values"][option] in curve.index:
+                ax.scatter([chosen["values"][option]], [curve[chosen["values"][option]]], s=160,
+                           facecolors="none", edgecolors=color, linewidths=2)
+        ax.set_title(f"{study.name} / {task}: tuning at {study.axis.name} = {x:g}")
+        ax.set_xlabel(f"{option or 'tuned option'} (ringed: selected)")
+        ax.set_ylabel(f"validation {study.metric} (mean over seeds)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def training_figure(study: Study, rows: pd.DataFrame) -> Figure | None:
+    """Training (dashed) and validation (solid) loss against steps of the selected trials at the
+    largest main-axis value, one line per seed; one panel per task. ``rows``: selected rows with a
+    ``curve`` column. ``None`` when no trial recorded a curve."""
+    if "curve" not in rows or not any(isinstance(c, dict) for c in rows["curve"]):
+        return None
+    tasks = [t.name for t in study.tasks if any(isinstance(c, dict) for c in rows[rows["task"] == t.name]["curve"])]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        at, x = _largest_x(rows[rows["curve"].map(lambda c: isinstance(c, dict))], task)
+        for c in study.contenders:
+            color, _ = ROLE_STYLE[c.role]
+            for i, curve in enumerate(at[at["contender"] == c.name]["curve"]):
+                steps = np.maximum(np.asarray(curve["steps"], float), 1.0)
+                ax.plot(steps, curve["validation"], color=color, alpha=0.7, label=c.name if i == 0 else None)
+                ax.plot(steps, curve["train"], color=color, alpha=0.4, linestyle="--")
+        ax.set_title(f"{study.name} / {task}: training at {study.axis.name} = {x:g}")
+        _log_axes(ax, ax.get_title(), "optimiser step", "loss (solid: validation; dashed: training)")
+    fig.tight_layout()
+    return fig
+
+
 def fit_figure(df: pd.DataFrame, *, x: str, y: str, group: str, bands: dict[str, list[dict]],
                comparisons: list[dict]) -> Figure:
     """The figure of ``bitterlab fit``: each group's points, fitted curve and band; crossovers with

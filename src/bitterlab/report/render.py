@@ -10,11 +10,12 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 import bitterlab
 from bitterlab.report.collect import GeometryInputs, StudyEntry
-from bitterlab.report.figures import results_table, study_figure
+from bitterlab.report.figures import results_table, study_figure, training_figure, tuning_figure
 from bitterlab.report.tables import scoreboard
 from bitterlab.study import Study
 
@@ -45,10 +46,23 @@ def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs 
                                verdicts=[v["secondary"] for v in e.verdicts if v["secondary"]])
             fig.savefig(out / side_figure, dpi=110)
             plt.close(fig)
+        extra = {}
+        for kind, make in (("tuning", lambda: tuning_figure(study, e.sweep if e.sweep is not None else e.rows,
+                                                             e.verdicts)),
+                           ("training", lambda: training_figure(study, e.rows if e.main is None else e.main))):
+            fig = make()
+            extra[f"{kind}_figure"] = None
+            if fig is not None:
+                extra[f"{kind}_figure"] = f"{study.name}-{kind}.png"
+                fig.savefig(out / extra[f"{kind}_figure"], dpi=110)
+                plt.close(fig)
         spec = study.budgets[e.budget]
         page = dict(study=study, verdicts=e.verdicts, figure=f"{study.name}.png", json=f"{study.name}.json",
                     side_figure=side_figure, secondary_grid=spec.secondary,
-                    table=results_table(e.rows, study.metric).to_dict("records"), command=command_for(study, e.budget),
+                    **extra, tune={c.name: dict(study.tune_grid(c.name, e.budget)) for c in study.contenders},
+                    table=results_table(e.rows if e.main is None else pd.concat([e.main, e.secondary]) if
+                                        e.secondary is not None else e.main, study.metric).to_dict("records"),
+                    command=command_for(study, e.budget),
                     budget=e.budget, grid=spec.grid, options=", ".join(f"{k} {v}" for k, v in spec.options.items()) or
                     "no training options", seeds=sorted(int(s) for s in e.rows["seed"].unique()))
         (out / f"{study.name}.html").write_text(_ENV.get_template("study.html").render(**common, **page))
