@@ -1,6 +1,8 @@
 """User studies from a file (``my_study.py:STUDY``) or a module (``package.module:STUDY``): resolved once for
 every CLI verb, one-line errors, stable trial keys, workers that import the file; the README's example runs."""
 
+import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from bitterlab.study import expand
 from toy import user_study_file as write
 
 runner = CliRunner()
+README = Path(__file__).parents[1] / "README.md"
 
 def test_a_file_resolves_to_its_study_and_runs_inline(tmp_path):
     study = resolve(f"{write(tmp_path, 'tiny_study')}:STUDY")
@@ -95,3 +98,42 @@ def test_a_bad_reference_is_a_one_line_error_with_exit_2(bad_files, case):
 def test_every_verb_resolves_the_same_way(bad_files, args):
     res = runner.invoke(app, [*args, "fine.py:NOPE"])
     assert res.exit_code == 2 and "module 'fine' has no attribute 'NOPE'" in res.stderr
+
+
+def readme_example() -> str:
+    text = README.read_text()
+    block = re.search(r"<!-- user-study:begin -->\n```python\n(.*?)```\n<!-- user-study:end -->", text, re.S)
+    assert block, "README.md lost its user-study example markers"
+    return block.group(1)
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_through_the_cli(tmp_path):
+    (tmp_path / "my_study.py").write_text(readme_example())
+    ref, store = f"{tmp_path / 'my_study.py'}:STUDY", str(tmp_path / "r.duckdb")
+    for shown in ("bitterlab run my_study.py:STUDY --budget quick", "bitterlab verdict my_study.py:STUDY",
+                  "bitterlab report my_study.py:STUDY"):  # the commands the README shows, run here
+        assert shown in README.read_text()
+    res = runner.invoke(app, ["run", ref, "--budget", "quick", "--seeds", "3", "--executor", "process",
+                              "--store", store])
+    assert res.exit_code == 0, res.output
+    study = resolve(ref)
+    n = len(expand(study, "quick", seeds=3))
+    assert f"my-cycle: {n} run, 0 already in the store, 0 failed" in res.stderr
+    res = runner.invoke(app, ["verdict", ref, "--json", "--store", store])
+    assert res.exit_code == 0, res.output
+    (v,) = json.loads(res.stdout)
+    assert v["study"] == "my-cycle" and v["tuned"] is True and v["failed_trials"] == 0
+    grid = study.budgets["quick"].grid["sine"]
+    for contender in ("relu", "sincos"):
+        chosen = v["selected"][contender]
+        assert [p["x"] for p in chosen] == list(grid)
+        assert all(p["values"]["lr"] in (0.1, 0.3, 1.0) and p["grid_points"] == 3 for p in chosen)
+        assert v["unconverged"][contender] is not None
+    out = tmp_path / "rep"
+    res = runner.invoke(app, ["report", ref, "--out", str(out), "--no-geometry", "--store", store])
+    assert res.exit_code == 0, res.output
+    page = (out / "my-cycle.html").read_text()
+    assert f"bitterlab run {ref} --budget quick" in page
+    res = runner.invoke(app, ["export", str(tmp_path / "r.csv"), "--study", ref, "--store", store])
+    assert res.exit_code == 0 and f"{n} rows written" in res.output
