@@ -14,7 +14,7 @@ from bitterlab.cli import app
 from bitterlab.engine import InlineExecutor, ProcessExecutor
 from bitterlab.studies import STUDIES, StudyRefError, resolve
 from bitterlab.study import expand
-from toy import user_study_file as write
+from toy import USER_STUDY, user_study_file as write
 
 runner = CliRunner()
 README = Path(__file__).parents[1] / "README.md"
@@ -65,6 +65,8 @@ BAD = {
     "no_attribute": ("fine.py:NOPE", "fine.py:NOPE: module 'fine' has no attribute 'NOPE' (studies in it: STUDY)"),
     "not_a_study": ("fine.py:NOT_A_STUDY", "'NOT_A_STUDY' is not a bitterlab.study.Study (got int)"),
     "builtin_name": ("clash.py:STUDY", "study name 'seasonal' is a built-in study's; rename it"),
+    "lambda_run": ("anon.py:STUDY", "anon.py:STUDY: the study's run must be a module-level function (workers "
+                   "import it by name), got <lambda>"),
     "module_taken": ("json.py:STUDY", "json.py: its module name 'json' is taken by"),
     "no_module": ("no_such_pkg.mod:STUDY", "no_such_pkg.mod:STUDY: no module named 'no_such_pkg'"),
     "no_name": ("fine.py", "fine.py: name the study in it, e.g. fine.py:STUDY"),
@@ -79,6 +81,7 @@ def bad_files(tmp_path, monkeypatch):
     write(tmp_path, "fine", name="fine")
     write(tmp_path, "clash", name="seasonal")
     write(tmp_path, "json")
+    write(tmp_path, "anon", USER_STUDY.replace("run=run", "run=lambda t: run(t)"), name="anon")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the module reference appends the working directory
 

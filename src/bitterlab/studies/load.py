@@ -66,6 +66,11 @@ def resolve(ref: str) -> Study:
     if study.name in STUDIES and STUDIES[study.name] is not study:
         raise StudyRefError(f"{ref}: study name {study.name!r} is a built-in study's; rename it (results are "
                             "stored by study name)")
+    for role in ("run", "run_batch", "batch_key"):
+        fn = getattr(study, role)
+        if fn is not None and "<" in getattr(fn, "__qualname__", "<"):  # <lambda>, <locals>: no name to import
+            raise StudyRefError(f"{ref}: the study's {role} must be a module-level function (workers import it "
+                                f"by name), got {getattr(fn, '__qualname__', type(fn).__name__)}")
     if study.name not in STUDIES:
         _refs[study.name] = ref
     return study
