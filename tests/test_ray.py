@@ -44,3 +44,16 @@ def test_a_worker_killed_mid_trial_is_retried_then_recorded_failed(local_ray):
     assert {r.x for r in dead} == {100.0} and len(dead) == 4
     assert all(r.reason == "worker died 2 times while running this trial" for r in dead)
     assert all(r.status == "ok" for r in results.values() if r.x != 100.0)
+
+
+def test_a_study_from_a_file_runs_on_ray_workers_that_cannot_import_it(local_ray, tmp_path):
+    """The file's folder is not on the workers' path: its functions travel by value, keys unchanged."""
+    from bitterlab.studies import resolve
+    from toy import user_study_file
+
+    study = resolve(f"{user_study_file(tmp_path / 'only-here', 'ray_user_study')}:STUDY")
+    trials = expand(study, "quick")
+    inline = {r.key: r.metrics for r in InlineExecutor().map(trials)}
+    results = list(RayExecutor(jobs=2).map(trials))
+    assert all(r.status == "ok" for r in results), [r.reason for r in results]
+    assert {r.key: r.metrics for r in results} == inline

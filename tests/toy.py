@@ -69,3 +69,34 @@ def study_2axis(*, scale: bool = True, main_width: int = 16) -> Study:
                                  seeds=3, options={"width": main_width},
                                  secondary={"a": (4.0, 16.0, 64.0, 256.0, 1024.0)})},
     )
+
+
+# A user's study file (``bitterlab run FILE.py:STUDY``): cheap trials, a tuned generic contender, validation.
+USER_STUDY = '''
+from bitterlab.study import Axis, Budget, Contender, Study, Task, TrialOutput
+
+
+def run(trial):
+    c = trial.config
+    loss = (3.0 if c["generic"] else 1.0) * trial.x ** -0.5 + 0.1 + 0.01 * trial.seed + abs(c["lr"] - 0.1)
+    return TrialOutput(metrics={"loss": loss}, validation={"loss": loss}, params=1, flops=trial.x, steps=1,
+                       converged=True)
+
+
+STUDY = Study(
+    name=NAME, claim="c", question="q?", version="1", run=run, tasks=(Task(name="t"),),
+    contenders=(Contender(name="g", role="generic", options={"generic": True}, tune={"lr": (0.01, 0.1, 1.0)}),
+                Contender(name="s", role="structured", options={"generic": False, "lr": 0.1})),
+    axis=Axis(name="n", label="examples", kind="data"), metric="loss", metrics=("loss",),
+    budgets={"quick": Budget(grid={"t": (10.0, 100.0, 1000.0)}, seeds=2)},
+)
+NOT_A_STUDY = 3
+'''
+
+
+def user_study_file(folder, stem: str, text: str = USER_STUDY, name: str = "tiny"):
+    """Write ``text`` (the study named ``name`` by default) to ``folder/stem.py``; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.py"
+    path.write_text(text.replace("NAME", repr(name)))
+    return path

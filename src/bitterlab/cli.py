@@ -26,17 +26,23 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _studies(names: list[str] | None, all_: bool):
-    from bitterlab.studies import STUDIES, get_study
+def _studies(refs: list[str] | None, all_: bool):
+    """The studies named by ``refs`` (built-in names, file.py:NAME or package.module:NAME), or all built-ins."""
+    from bitterlab.studies import STUDIES, StudyRefError, resolve
 
     if all_:
         return list(STUDIES.values())
-    if not names:
+    if not refs:
         raise fail("name at least one study, or pass --all (see: bitterlab list)")
     try:
-        return [get_study(n) for n in names]
-    except KeyError as exc:
-        raise fail(exc.args[0]) from None
+        studies = [resolve(r) for r in refs]
+    except StudyRefError as exc:
+        raise fail(str(exc)) from None
+    names = [s.name for s in studies]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise fail(f"study name(s) {', '.join(twice)} given twice (results are stored by study name)")
+    return studies
 
 
 def _device(device: str) -> str:
@@ -103,7 +109,8 @@ def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, 
 
 @app.command()
 def run(
-    studies: Annotated[list[str] | None, typer.Argument(help="Study names (see bitterlab list).")] = None,
+    studies: Annotated[list[str] | None, typer.Argument(help="Study names (see bitterlab list), or your own: "
+                                                        "my_study.py:STUDY or package.module:STUDY.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Run every built-in study.")] = False,
     budget: Annotated[str, typer.Option(help="quick (CPU, minutes) or full (GPU/cluster, hours).")] = "quick",
     executor: Annotated[str, typer.Option(help="inline, process or ray.")] = "process",
@@ -120,7 +127,8 @@ def run(
 ) -> None:
     """Run the missing trials of studies; safe to interrupt and rerun.
 
-    Example: bitterlab run seasonal --budget quick --jobs 2   (or: --executor ray --address ray://head:10001)
+    Example: bitterlab run seasonal --budget quick --jobs 2   (or: --executor ray --address ray://head:10001;
+    your own study: bitterlab run my_study.py:STUDY)
     """
     chosen = _studies(studies, all_)
     run_studies(chosen, budget=budget, executor=executor, jobs=jobs, device=_device(device), store=store,
@@ -143,7 +151,7 @@ def _verdicts(study, store: Path, budget: str | None):
 
 @app.command("verdict")
 def verdict_(
-    study: Annotated[str, typer.Argument(help="Study name.")],
+    study: Annotated[str, typer.Argument(help="Study name, or my_study.py:STUDY / package.module:STUDY.")],
     json_: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON (see README).")] = False,
     budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
     store: StoreOpt = DEFAULT_STORE,
@@ -178,15 +186,16 @@ def _write_report(store: Path, names: list[str] | None, budget: str | None, out:
     from bitterlab.report import collect, geometry_inputs, write_report
     from bitterlab.studies import STUDIES
 
+    chosen = _studies(names, False) if names else None
     try:
         with Store(store, read_only=True) as st:
             df = st.frame()
     except StoreError as exc:
         raise fail(str(exc)) from None
-    names = names or [n for n in STUDIES if (df["study"] == n).any()]
-    if not names:
+    if chosen is None:
+        chosen = [s for n, s in STUDIES.items() if (df["study"] == n).any()]
+    if not chosen:
         raise fail(f"no results in {store}: run a study first (bitterlab run --all)")
-    chosen = _studies(names, False)
     try:
         with console.status("analysing results"):
             entries = collect(df, chosen, budget)
@@ -201,7 +210,8 @@ def _write_report(store: Path, names: list[str] | None, budget: str | None, out:
 
 @app.command()
 def report(
-    studies: Annotated[list[str] | None, typer.Argument(help="Studies (default: every study in the store).")] = None,
+    studies: Annotated[list[str] | None, typer.Argument(help="Studies, built-in or my_study.py:STUDY (default: "
+                                                        "every built-in study in the store).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("bitterlab-report"),
     budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
     geometry: Annotated[bool, typer.Option("--geometry/--no-geometry", help="Include the geometry page (regimes "
@@ -220,9 +230,11 @@ def report(
 def export(
     out: Annotated[Path, typer.Argument(help="Output file (.parquet or .csv).")],
     format_: Annotated[str | None, typer.Option("--format", help="parquet or csv (default: from the suffix).")] = None,
+    study: Annotated[list[str] | None, typer.Option("--study", help="Only these studies (repeatable; a name or "
+                                                    "my_study.py:STUDY).")] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Export every result row to Parquet or CSV.
+    """Export the result rows (every study's, or those of --study) to Parquet or CSV.
 
     Example: bitterlab export results.parquet --format parquet
     """
@@ -231,9 +243,10 @@ def export(
     fmt = format_ or out.suffix.lstrip(".")
     if fmt not in ("parquet", "csv"):
         raise fail(f"--format must be parquet or csv, got {fmt!r}")
+    names = [s.name for s in _studies(study, False)] if study else None
     try:
         with Store(store, read_only=True) as st:
-            df = st.frame()
+            df = st.frame(names)
     except StoreError as exc:
         raise fail(str(exc)) from None
     path = export_frame(df, out, fmt)

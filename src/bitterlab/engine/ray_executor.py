@@ -9,11 +9,16 @@ A task whose worker process dies (killed, out of memory, node lost) raises a sys
 driver; its trials are then resubmitted one by one, each at most ``max_attempts`` times in all,
 after which it is recorded as failed — the same rule as the process executor. Ray's own task
 retries are off (``max_retries=0``) so that every death is counted here.
+
+Ray pickles a trial's functions by reference (module and name), so workers must import the study's
+module. A study loaded from a file (``bitterlab run my_study.py:STUDY``) is not importable there: its
+module is registered with :func:`pickle_by_value`, and its functions then travel by value.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +31,15 @@ from bitterlab.study import Trial
 
 def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
+
+
+_BY_VALUE: set[str] = set()  # modules whose functions are pickled by value for the workers
+
+
+def pickle_by_value(module: str) -> None:
+    """Send the functions of ``module`` (already imported) to Ray workers by value: for a module that
+    exists only on the driver, e.g. a study loaded from a file."""
+    _BY_VALUE.add(module)
 
 
 def _run_unit(unit: list[Trial]) -> list[Result]:
@@ -62,11 +76,14 @@ class RayExecutor:
 
     def map(self, trials: Sequence[Trial]) -> Iterator[Result]:
         import ray
+        from ray import cloudpickle
         from ray.exceptions import RayError, RayTaskError
 
         if not trials:
             return
         started = self._start()
+        for name in sorted(_BY_VALUE & set(sys.modules)):
+            cloudpickle.register_pickle_by_value(sys.modules[name])
         task = ray.remote(num_cpus=1, max_retries=0)(_run_unit)
         attempts = {t.key: 0 for t in trials}
         running = {task.remote(unit): unit for unit in group_trials(trials, batch=self.batch)}

@@ -25,8 +25,11 @@ _ENV.filters["num"] = lambda v, spec="%.4g": "—" if v is None or v != v else s
 
 
 def command_for(study: Study, budget: str) -> str:
-    """The exact command that reproduces a study's page."""
-    return f"bitterlab run {study.name} --budget {budget} && bitterlab report {study.name} --budget {budget}"
+    """The exact command that reproduces a study's page (a user's study by the reference it was run by)."""
+    from bitterlab.studies.load import reference
+
+    ref = reference(study)
+    return f"bitterlab run {ref} --budget {budget} && bitterlab report {ref} --budget {budget}"
 
 
 def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs | None = None) -> Path:

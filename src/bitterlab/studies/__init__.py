@@ -5,6 +5,7 @@ from __future__ import annotations
 from bitterlab.study import Study
 from bitterlab.studies import (equivariance, generative, grammar, locality, locality_rules, metric_loss, positions,
                                search, seasonal, synthetic)
+from bitterlab.studies.load import StudyRefError, resolve
 
 STUDIES: dict[str, Study] = {s.name: s for s in (
     seasonal.STUDY, positions.STUDY, equivariance.STUDY, metric_loss.STUDY, generative.STUDY, grammar.STUDY,
@@ -19,4 +20,4 @@ def get_study(name: str) -> Study:
         raise KeyError(f"unknown study {name!r} (known: {', '.join(STUDIES)})") from None
 
 
-__all__ = ["STUDIES", "get_study"]
+__all__ = ["STUDIES", "StudyRefError", "get_study", "resolve"]
