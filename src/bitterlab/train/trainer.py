@@ -253,9 +253,15 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
                  for m, n, b in zip(members, n_train, batch)]
 
     def member_loss(params, *tensors):
-        return loss(lambda *a: functional_call(base, (params, buffers), a), tensors)
+        return loss(lambda *a: functional_call(base, (params, buffers), a, tie_weights=False), tensors)
 
-    batched_loss = vmap(member_loss)
+    vmapped = vmap(member_loss)
+
+    def batched_loss(params: dict[str, torch.Tensor], *tensors: torch.Tensor) -> torch.Tensor:
+        """vmap over members; one member is called directly (vmap's dispatch costs more than its model)."""
+        if next(iter(params.values())).shape[0] == 1:
+            return member_loss({n: t[0] for n, t in params.items()}, *(t[0] for t in tensors)).unsqueeze(0)
+        return vmapped(params, *tensors)
     best = [math.inf] * k_all
     best_state: list[dict[str, torch.Tensor] | None] = [None] * k_all
     bad = [0] * k_all
