@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -127,9 +128,17 @@ def run(
                 seeds=seeds, retry_failed=retry_failed, batch=batch, address=address)
 
 
+def _check_budget(studies, budget: str | None) -> None:
+    """A --budget that a study does not declare is an error, not "no results"."""
+    for s in studies:
+        if budget is not None and budget not in s.budgets:
+            raise fail(f"--budget {budget!r}: study {s.name!r} has no such budget (has: {', '.join(s.budgets)})")
+
+
 def _verdicts(study, store: Path, budget: str | None):
     from bitterlab.analysis import verdict
 
+    _check_budget([study], budget)
     try:
         with Store(store, read_only=True) as st:
             df = st.frame([study.name])
@@ -187,16 +196,22 @@ def _write_report(store: Path, names: list[str] | None, budget: str | None, out:
     if not names:
         raise fail(f"no results in {store}: run a study first (bitterlab run --all)")
     chosen = _studies(names, False)
+    _check_budget(chosen, budget)
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out {out} is a file: name a folder for the report")
     try:
         with console.status("analysing results"):
             entries = collect(df, chosen, budget)
     except LookupError as exc:
         raise fail(exc.args[0]) from None
     geo = None
-    if geometry:
-        with console.status("geometry page: regimes table and geodesic animation"):
-            geo = geometry_inputs(out)
-    return entries, write_report(out, entries, geo)
+    try:
+        if geometry:
+            with console.status("geometry page: regimes table and geodesic animation"):
+                geo = geometry_inputs(out)
+        return entries, write_report(out, entries, geo)
+    except OSError as exc:
+        raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -231,12 +246,17 @@ def export(
     fmt = format_ or out.suffix.lstrip(".")
     if fmt not in ("parquet", "csv"):
         raise fail(f"--format must be parquet or csv, got {fmt!r}")
+    if out.is_dir():
+        raise fail(f"{out} is a folder: name the file to write, e.g. {out / ('results.' + fmt)}")
     try:
         with Store(store, read_only=True) as st:
             df = st.frame()
     except StoreError as exc:
         raise fail(str(exc)) from None
-    path = export_frame(df, out, fmt)
+    try:
+        path = export_frame(df, out, fmt)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"{len(df)} rows written to {path}")
 
 
@@ -439,6 +459,8 @@ def regimes(
     """
     from bitterlab.geometry import continuity_table, regimes_table
 
+    if not math.isfinite(eps):
+        raise fail(f"--eps must be a finite number, got {eps}")
     rows = regimes_table(eps)
     names = [k for k in rows[0] if k not in ("regime", "pair")]
     print(f"{'regime':<18}" + "".join(f"{n:>12}" for n in names) + "   pair")
@@ -468,13 +490,15 @@ def geodesic(
 
     a, b = _parse(p), _parse(q)
     with Progress(TextColumn("frames"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console) as progress:
+                  console=console, transient=True) as progress:  # transient: an error stays one line
         bar = progress.add_task("frames", total=frames)
         try:
             path = geodesic_animation(a, b, out, frames=frames, fps=fps,
                                       progress=lambda i, n: progress.update(bar, completed=i))
         except ValueError as exc:
-            raise fail(str(exc)) from None
+            path, error = None, str(exc)
+    if path is None:
+        raise fail(error)  # once the bar is gone, so the error is the only line
     print(f"animation written to {path}")
 
 

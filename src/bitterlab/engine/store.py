@@ -71,6 +71,7 @@ class Store:
                     raise StoreError(f"store {self.path} does not exist (run a study first, or pass --store)")
                 self._con = duckdb.connect(str(self.path), read_only=True)
                 return
+            _check_parent(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             self._con.execute(f"CREATE TABLE IF NOT EXISTS results ({_COLUMNS})")
@@ -80,8 +81,7 @@ class Store:
         except StoreError:
             raise
         except (duckdb.Error, OSError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"cannot open store {self.path}: {first}") from exc
+            raise StoreError(f"cannot open store {self.path}: {_first_line(exc)}") from exc
 
     def close(self) -> None:
         if self._con is not None:
@@ -94,8 +94,15 @@ class Store:
             raise StoreError("store is not open")
         return self._con
 
+    def _read(self, sql: str, args: list | None = None) -> duckdb.DuckDBPyConnection:
+        """Run a query; a damaged file (truncated, flipped bits) is a StoreError, not a traceback."""
+        try:
+            return self.con.execute(sql, args or [])
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read store {self.path} (damaged or truncated?): {_first_line(exc)}") from exc
+
     def has_results(self) -> bool:
-        tables = self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        tables = self._read("SELECT table_name FROM information_schema.tables").fetchall()
         return ("results",) in tables
 
     def keys(self, *, status: str | None = None) -> set[str]:
@@ -104,7 +111,7 @@ class Store:
         sql, args = "SELECT key FROM results", []
         if status is not None:
             sql, args = sql + " WHERE status = ?", [status]
-        return {row[0] for row in self.con.execute(sql, args).fetchall()}
+        return {row[0] for row in self._read(sql, args).fetchall()}
 
     def write(self, result: Result) -> None:
         """Insert one result in its own transaction; an existing row with the key is replaced."""
@@ -127,7 +134,25 @@ class Store:
         if names is not None:
             sql += f" WHERE study IN ({', '.join('?' for _ in names)})"
             args = names
-        return _expand(self.con.execute(sql + " ORDER BY study, task, contender, x, seed", args).df())
+        cursor = self._read(sql + " ORDER BY study, task, contender, x, seed", args)
+        try:
+            return _expand(cursor.df())
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read store {self.path} (damaged or truncated?): {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_parent(path: Path) -> None:
+    """A store's nearest existing ancestor must be a folder (mkdir would say only 'File exists')."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StoreError(f"cannot open store {path}: {parent} is a file, not a folder")
+            return
 
 
 def _expand(df: pd.DataFrame) -> pd.DataFrame:

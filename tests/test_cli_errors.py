@@ -1,0 +1,131 @@
+"""Issue 20: every bad input and fault is one line naming the culprit, exit code 2, store intact."""
+
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bitterlab.cli import app
+from bitterlab.engine import Store
+from test_cli import store  # noqa: F401  (the fixture: a seasonal store)
+
+runner = CliRunner()
+
+
+def _one_line_error(args, *needles):
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    assert "Warning" not in res.output
+    return lines[0]
+
+
+def _damaged(store, tmp_path, how: str):
+    path = tmp_path / f"{how}.duckdb"
+    shutil.copy(store, path)
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        data = data[: len(data) // 2]
+    else:  # one flipped bit in the first data block (after DuckDB's three 4 KiB headers)
+        data[3 * 4096 + 100] ^= 0x01
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped"])
+@pytest.mark.parametrize("verb", [["verdict", "seasonal"], ["export", "out.csv"]])
+def test_a_damaged_store_is_one_line(store, tmp_path, how, verb):  # noqa: F811
+    path = _damaged(store, tmp_path, how)
+    before = path.read_bytes()
+    _one_line_error([*verb[:1], *[str(tmp_path / a) if a.endswith(".csv") else a for a in verb[1:]],
+                     "--store", str(path)], str(path))
+    assert path.read_bytes() == before  # read-only: left as it was
+
+
+def test_export_to_a_folder(store, tmp_path):  # noqa: F811
+    _one_line_error(["export", str(tmp_path), "--format", "csv", "--store", str(store)], "is a folder")
+
+
+def test_report_out_is_a_file(store, tmp_path):  # noqa: F811
+    (tmp_path / "file").write_text("x")
+    _one_line_error(["report", "--out", str(tmp_path / "file"), "--no-geometry", "--store", str(store)],
+                    "is a file")
+
+
+def _full_disk(*_, **__):
+    raise OSError(28, "No space left on device")
+
+
+def test_export_onto_a_full_disk(store, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _full_disk)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", _full_disk)
+    for name in ("r.csv", "r.parquet"):
+        _one_line_error(["export", str(tmp_path / name), "--store", str(store)], "No space left on device", name)
+
+
+def test_report_onto_a_full_disk(store, tmp_path, monkeypatch):  # noqa: F811
+    import matplotlib.figure
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _full_disk)
+    _one_line_error(["report", "--out", str(tmp_path / "rep"), "--no-geometry", "--store", str(store)],
+                    "cannot write the report", "No space left on device")
+
+
+def test_verdict_names_a_budget_that_does_not_exist(store):  # noqa: F811
+    _one_line_error(["verdict", "seasonal", "--budget", "huge", "--store", str(store)],
+                    "'huge'", "no such budget", "quick, full")
+    _one_line_error(["report", "--budget", "huge", "--store", str(store)], "no such budget")
+
+
+def test_a_store_under_a_file_says_so(tmp_path):
+    (tmp_path / "file").write_text("x")
+    line = _one_line_error(["run", "seasonal", "--store", str(tmp_path / "file" / "r.duckdb")], "is a file")
+    assert "File exists" not in line
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["geodesic", "mvn:0,0;1,0,0,1", "mvn:1,1;1,0,0,1"], ["1-D distributions", "MultivariateNormal"]),
+    (["geodesic", "normal:0,1", "samples:3,4"], ["no geodesic is defined between Normal and Discrete"]),
+    (["geodesic", "normal:0,1", "normal:3,1", "--fps", "0", "--frames", "3"], ["fps must be at least 1"]),
+    (["regimes", "--eps", "nan"], ["--eps must be a finite number"]),
+    (["distance", "points:0,1@0.5,0.6", "normal:0,1"], ["weights must sum to 1", "divide each by their sum"]),
+    (["distance", "categorical:0.5,0.6", "normal:0,1"], ["weights must sum to 1"]),
+])
+def test_geometry_bad_input_is_one_line(args, needles, tmp_path):
+    line = _one_line_error([*args, *(["--out", str(tmp_path / "g.gif")] if args[0] == "geodesic" else [])], *needles)
+    assert "normalize=True" not in line
+    assert not (tmp_path / "g.gif").exists()
+
+
+def test_geodesic_between_samples_works(tmp_path):
+    out = tmp_path / "g.gif"
+    res = runner.invoke(app, ["geodesic", "samples:0,1,2", "samples:3,4", "--frames", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("p, q, tv, js", [
+    ("normal:1e12,1", "normal:0,1", "1", "0.693147"),
+    ("normal:1e4,1", "normal:0,1", "1", "0.693147"),
+    ("normal:0,1e-3", "normal:0,1", "0.996833", "0.684566"),
+    ("normal:1e200,1", "normal:-1e200,1", "1", "0.693147"),
+    ("normal:0,1e-200", "normal:0,1", "1", "0.693147"),
+])
+def test_extreme_distances_print_exact_values(p, q, tv, js):
+    res = runner.invoke(app, ["distance", p, q])
+    assert res.exit_code == 0 and res.stderr == "", res.output
+    lines = dict(line.split(None, 1) for line in res.stdout.strip().splitlines())
+    assert (lines["TV"], lines["JS"]) == (tv, js)
+
+
+def test_the_store_is_intact_after_the_errors(store, tmp_path):  # noqa: F811
+    with Store(store, read_only=True) as st:
+        n = len(st.frame())
+    _one_line_error(["verdict", "seasonal", "--budget", "huge", "--store", str(store)])
+    _one_line_error(["export", str(tmp_path), "--format", "csv", "--store", str(store)])
+    with Store(store, read_only=True) as st:
+        assert len(st.frame()) == n
