@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOu
 
 def run(trial: Trial) -> TrialOutput:
     c = trial.config
+    if c.get("started"):  # a folder: tell the test this trial is running
+        (Path(c["started"]) / trial.key).touch()
     if c.get("sleep"):
         time.sleep(float(c["sleep"]))
     if c.get("die") and trial.x == c["die"]:
