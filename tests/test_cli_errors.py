@@ -129,3 +129,78 @@ def test_the_store_is_intact_after_the_errors(store, tmp_path):  # noqa: F811
     _one_line_error(["export", str(tmp_path), "--format", "csv", "--store", str(store)])
     with Store(store, read_only=True) as st:
         assert len(st.frame()) == n
+
+
+@pytest.fixture
+def toy_cli(monkeypatch):
+    """``bitterlab run toy`` on the toy study, whose trials all raise ValueError."""
+    import bitterlab.studies
+    from toy import study
+
+    toy = study(always_raise="bad data on purpose")
+    monkeypatch.setattr(bitterlab.studies, "get_study", lambda name: toy)
+    return toy
+
+
+def test_failures_are_counted_with_reasons_and_a_rerun_says_it_skipped_them(toy_cli, tmp_path):
+    path = str(tmp_path / "r.duckdb")
+    args = ["run", "toy", "--executor", "inline", "--store", path]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "toy: 12 run, 0 already in the store, 12 failed (most common: " \
+           "'error: ValueError: bad data on purpose' x12)" in res.stderr
+    res = runner.invoke(app, args)
+    assert "toy: 12 trial(s) stored as failed were skipped, not rerun (rerun them with --retry-failed)" in res.stderr
+    res = runner.invoke(app, ["verdict", "toy", "--store", path])
+    assert res.exit_code == 0, res.output
+    assert "no scale has ok results" in res.stdout
+    assert "12 failed trial(s): error: ValueError: bad data on purpose" in res.stdout
+    assert "rerun the failed trials with: bitterlab run toy --budget quick --retry-failed" in res.stdout
+    res = runner.invoke(app, [*args, "--retry-failed"])
+    assert "toy: 12 run, 0 already in the store, 12 failed" in res.stderr and "skipped" not in res.stderr
+
+
+def test_a_run_that_cannot_checkpoint_fails_in_one_line_and_keeps_its_results(toy_cli, tmp_path, monkeypatch):
+    import duckdb
+
+    class FullDisk:  # the connection, except that CHECKPOINT finds the disk full
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args):
+            if sql == "CHECKPOINT":
+                raise duckdb.IOException("Could not write file: No space left on device")
+            return self._con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    real_open = Store.open
+
+    def open_full(self):
+        real_open(self)
+        self._con = FullDisk(self._con)
+
+    monkeypatch.setattr(Store, "open", open_full)
+    path = tmp_path / "r.duckdb"
+    res = runner.invoke(app, ["run", "toy", "--executor", "inline", "--store", str(path)])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.strip().splitlines() if line.startswith("error: ")]
+    assert errors == [res.stderr.strip().splitlines()[-1]], res.stderr  # one error line, the last one
+    assert "cannot checkpoint store" in errors[0] and "No space left on device" in errors[0] and ".wal" in errors[0]
+    assert "12 run" not in res.stderr  # no success reported
+    monkeypatch.setattr(Store, "open", real_open)
+    with Store(path, read_only=True) as st:
+        assert len(st.frame()) == 12  # every result written is still there
+
+
+def test_run_study_checkpoints_before_it_returns(tmp_path):
+    from bitterlab.engine import InlineExecutor, run_study
+    from bitterlab.study import expand
+    from toy import study
+
+    path = tmp_path / "r.duckdb"
+    with Store(path) as st:
+        summary = run_study(expand(study(), "quick"), st, InlineExecutor())
+        wal = path.with_name(path.name + ".wal")
+        assert summary.ran == 12 and (not wal.exists() or wal.stat().st_size == 0)  # all in the file itself

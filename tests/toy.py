@@ -21,6 +21,8 @@ def run(trial: Trial) -> TrialOutput:
         time.sleep(float(c["sleep"]))
     if c.get("die") and trial.x == c["die"]:
         os.kill(os.getpid(), signal.SIGKILL)
+    if c.get("always_raise"):
+        raise ValueError(c["always_raise"])
     if c.get("raise") and trial.x == c["raise"]:
         raise ValueError("bad data on purpose")
     if c.get("diverge") and trial.x == c["diverge"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,18 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     print(f"error: {message}", file=sys.stderr)
     return typer.Exit(code)
+
+
+def _say(text: str) -> None:
+    """A status line on stderr, printed as is: no markup (reasons may hold brackets), no wrapping."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _common(reasons: Counter[str], top: int = 3) -> str:
+    """The most common failure reasons, e.g. "most common: 'diverged: loss is nan' x2"."""
+    shown = [f"{reason!r} x{n}" for reason, n in reasons.most_common() if n][:top]
+    rest = sum(1 for n in reasons.values() if n) - len(shown)
+    return "most common: " + "; ".join(shown) + (f"; and {rest} other reason(s)" if rest > 0 else "")
 
 
 def _studies(names: list[str] | None, all_: bool):
@@ -85,15 +98,21 @@ def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, 
             for s in studies:
                 bar = progress.add_task(f"{s.name} ({budget})", total=len(trials[s.name]))
 
-                def advance(result, bar=bar):
+                reasons: Counter[str] = Counter()
+
+                def advance(result, bar=bar, reasons=reasons):
                     progress.advance(bar)
+                    reasons[result.reason] += result.status == "failed"
 
                 todo = missing(trials[s.name], st, retry_failed=retry_failed)
                 progress.update(bar, completed=len(trials[s.name]) - len(todo))
                 summary = run_study(trials[s.name], st, ex, retry_failed=retry_failed, on_result=advance)
                 failed += summary.failed
-                console.print(f"{s.name}: {summary.ran} run, {summary.skipped} already in the store, "
-                              f"{summary.failed} failed")
+                _say(f"{s.name}: {summary.ran} run, {summary.skipped} already in the store, {summary.failed} failed"
+                     + (f" ({_common(reasons)})" if summary.failed else ""))
+                if summary.skipped_failed:
+                    _say(f"{s.name}: {summary.skipped_failed} trial(s) stored as failed were skipped, not rerun "
+                         f"(rerun them with --retry-failed)")
     except StoreError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -162,18 +181,23 @@ def verdict_(
     Example: bitterlab verdict seasonal --json
     """
     (s,) = _studies([study], False)
-    _, verdicts = _verdicts(s, store, budget)
+    rows, verdicts = _verdicts(s, store, budget)
     if json_:
         print(json.dumps(verdicts, indent=2))
         return
-    _print_verdicts(verdicts)
+    _print_verdicts(verdicts, rows)
 
 
-def _print_verdicts(verdicts) -> None:
+def _print_verdicts(verdicts, rows) -> None:
+    """The verdicts in words (their warnings count the failed trials and give the reasons); under a task
+    with failures, how to rerun them."""
     for v in verdicts:
         print(f"[{v['study']} / {v['task']}, budget {v['budget']}] {v['words']}")
         for w in v["warnings"]:
             print(f"  warning: {w}")
+        mine = rows[(rows["study"] == v["study"]) & (rows["task"] == v["task"]) & (rows["budget"] == v["budget"])]
+        if (mine["status"] == "failed").any():
+            print(f"  rerun the failed trials with: bitterlab run {v['study']} --budget {v['budget']} --retry-failed")
         if v.get("secondary"):
             side = v["secondary"]
             print(f"[{v['study']} / {v['task']} along {side['axis']}] {side['words']}")
@@ -277,7 +301,7 @@ def demo(
                 retry_failed=False)
     entries, index = _write_report(store, [s.name for s in studies], "quick", out, geometry=True)
     for e in entries:
-        _print_verdicts(e.verdicts)
+        _print_verdicts(e.verdicts, e.rows)
     print(f"report written to {index.resolve()}")
 
 

@@ -123,7 +123,16 @@ class Store:
         try:
             self.con.execute(f"INSERT OR REPLACE INTO results ({cols}) VALUES ({marks})", row)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot write to store {self.path}: {exc}") from exc
+            raise StoreError(f"cannot write to store {self.path}: {_first_line(exc)}") from exc
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file (DuckDB ``CHECKPOINT``), so that a run reports success
+        only once its results are in the file itself; a failure (e.g. a full disk) is a StoreError."""
+        try:
+            self.con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot checkpoint store {self.path}: {_first_line(exc)} (the results so far are "
+                             f"in {self.path}.wal; free space, then rerun the same command)") from exc
 
     def frame(self, studies: Iterable[str] | None = None) -> pd.DataFrame:
         """All rows (optionally of some studies), metrics expanded into one column each."""
