@@ -204,3 +204,22 @@ def test_run_study_checkpoints_before_it_returns(tmp_path):
         summary = run_study(expand(study(), "quick"), st, InlineExecutor())
         wal = path.with_name(path.name + ".wal")
         assert summary.ran == 12 and (not wal.exists() or wal.stat().st_size == 0)  # all in the file itself
+
+
+@pytest.mark.parametrize("p, q, name", [
+    ("normal:1e200,1", "points:0@1", "W2"),  # was an OverflowError traceback
+    ("samples:1e200,-1e200", "samples:0", "W2"),  # was RuntimeWarning text and nan
+])
+def test_a_distance_beyond_double_precision_says_so_without_warnings(p, q, name):
+    res = runner.invoke(app, ["distance", p, q])
+    assert res.exit_code == 0 and res.stderr == "", res.output
+    lines = dict(line.split(None, 1) for line in res.stdout.strip().splitlines())
+    assert lines[name].startswith("not computable in double precision")
+    assert lines["TV"] == "1"
+
+
+def test_zero_weights_print_no_warning():
+    res = runner.invoke(app, ["distance", "categorical:0.5,0.5", "categorical:1,0"])
+    assert res.exit_code == 0 and res.stderr == "", res.output
+    lines = dict(line.split(None, 1) for line in res.stdout.strip().splitlines())
+    assert lines["TV"] == "0.5" and lines["Sinkhorn(reg=0.05)"] == "0.5"

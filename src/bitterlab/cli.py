@@ -441,6 +441,27 @@ def _parse(spec: str):
         raise fail(str(exc)) from None
 
 
+def _measure(fn) -> float | str:
+    """One distance, or why it is missing: "not defined" (no method for the pair) or "not computable in
+    double precision" (an overflow, or a nan); numerical warnings are captured, never printed."""
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        try:
+            value = fn()
+        except ValueError as exc:
+            return f"not defined: {exc}"
+        except ArithmeticError as exc:
+            return f"not computable in double precision ({type(exc).__name__}: {exc})"
+    if value != value:
+        why = str(caught[0].message) if caught else "the result is nan"
+        return f"not computable in double precision ({why})"
+    return value
+
+
 @app.command()
 def distance(
     p: Annotated[str, typer.Argument(help="First distribution, e.g. normal:0,1 or points:0,1,2@0.2,0.3,0.5.")],
@@ -459,12 +480,7 @@ def distance(
                 "TV": lambda: g.tv(a, b), "Hellinger": lambda: g.hellinger(a, b),
                 "Fisher-Rao": lambda: g.fisher_rao(a, b), "W1": lambda: g.wasserstein(a, b, 1),
                 "W2": lambda: g.wasserstein(a, b, 2), f"Sinkhorn(reg={reg:g})": lambda: g.sinkhorn(a, b, reg)}
-    values = {}
-    for name, fn in measures.items():
-        try:
-            values[name] = fn()
-        except ValueError as exc:
-            values[name] = f"not defined: {exc}"
+    values = {name: _measure(fn) for name, fn in measures.items()}
     if json_:
         print(json.dumps({k: (v if isinstance(v, str) else (None if v == float("inf") else v))
                           for k, v in values.items()}, indent=2))
