@@ -223,3 +223,22 @@ def test_zero_weights_print_no_warning():
     assert res.exit_code == 0 and res.stderr == "", res.output
     lines = dict(line.split(None, 1) for line in res.stdout.strip().splitlines())
     assert lines["TV"] == "0.5" and lines["Sinkhorn(reg=0.05)"] == "0.5"
+
+
+def test_a_python_warning_that_escapes_is_one_line(monkeypatch):
+    import warnings
+
+    import bitterlab.geometry
+
+    real = bitterlab.geometry.regimes_table
+
+    def noisy(eps):
+        warnings.warn("something odd\nat two lines", RuntimeWarning, stacklevel=1)
+        return real(eps)
+
+    monkeypatch.setattr(bitterlab.geometry, "regimes_table", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # as outside pytest, where warnings are shown, not raised
+        res = runner.invoke(app, ["regimes"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == "warning: RuntimeWarning: something odd\n"

@@ -22,6 +22,19 @@ console = Console(stderr=True)
 StoreOpt = Annotated[Path, typer.Option("--store", help="DuckDB results file.")]
 
 
+@app.callback()
+def _main() -> None:
+    """bitterlab: duels between generic and structured methods across scale, with honest statistics."""
+    import warnings
+
+    warnings.showwarning = _warning_line
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning, should one escape, as one line on stderr (not two with the source line)."""
+    print(f"warning: {category.__name__}: {str(message).splitlines()[0] if str(message) else ''}", file=sys.stderr)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     print(f"error: {message}", file=sys.stderr)
