@@ -60,11 +60,20 @@ def _full_disk(*_, **__):
     raise OSError(28, "No space left on device")
 
 
+def _half_then_full(frame, path, **_):
+    with open(path, "w") as f:  # a truncated file, as a disk filling up mid-write leaves
+        f.write("key,study\n")
+    raise OSError(28, "No space left on device")
+
+
 def test_export_onto_a_full_disk(store, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(pd.DataFrame, "to_csv", _full_disk)
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", _full_disk)
+    (tmp_path / "r.csv").write_text("an earlier export\n")
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _half_then_full)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", _half_then_full)
     for name in ("r.csv", "r.parquet"):
         _one_line_error(["export", str(tmp_path / name), "--store", str(store)], "No space left on device", name)
+    assert (tmp_path / "r.csv").read_text() == "an earlier export\n"  # not replaced by a truncated one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.duckdb"]  # no partial file left
 
 
 def test_report_onto_a_full_disk(store, tmp_path, monkeypatch):  # noqa: F811

@@ -181,16 +181,22 @@ def _expand(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def export(df: pd.DataFrame, path: str | Path, fmt: str) -> Path:
-    """Write results to Parquet or CSV (JSON columns kept as JSON text)."""
+    """Write results to Parquet or CSV (JSON columns kept as JSON text). The file appears whole or not at
+    all: it is written beside the target and renamed (a full disk leaves no truncated export)."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"unknown export format {fmt!r} (use parquet or csv)")
     out = df.copy()
     out["metrics"] = [json.dumps(m, sort_keys=True) for m in out["metrics"]]
     out["versions"] = [json.dumps(v, sort_keys=True) for v in out["versions"]]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        out.to_parquet(path, index=False)
-    elif fmt == "csv":
-        out.to_csv(path, index=False)
-    else:
-        raise ValueError(f"unknown export format {fmt!r} (use parquet or csv)")
+    part = path.with_name(f".{path.name}.part")
+    try:
+        if fmt == "parquet":
+            out.to_parquet(part, index=False)
+        else:
+            out.to_csv(part, index=False)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
     return path
