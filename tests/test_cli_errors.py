@@ -148,6 +148,7 @@ def toy_cli(monkeypatch):
 
     toy = study(always_raise="bad data on purpose")
     monkeypatch.setattr(bitterlab.studies, "get_study", lambda name: toy)
+    monkeypatch.setattr(bitterlab.studies, "resolve", lambda ref: toy, raising=False)  # where refs resolve
     return toy
 
 
