@@ -98,7 +98,7 @@ def test_a_store_under_a_file_says_so(tmp_path):
 
 @pytest.mark.parametrize("args, needles", [
     (["geodesic", "mvn:0,0;1,0,0,1", "mvn:1,1;1,0,0,1"], ["1-D distributions", "MultivariateNormal"]),
-    (["geodesic", "normal:0,1", "samples:3,4"], ["no geodesic is defined between Normal and Discrete"]),
+    (["geodesic", "normal:0,1", "samples:3,4"], ["no geodesic is defined between Normal and Empirical"]),
     (["geodesic", "normal:0,1", "normal:3,1", "--fps", "0", "--frames", "3"], ["fps must be at least 1"]),
     (["regimes", "--eps", "nan"], ["--eps must be a finite number"]),
     (["distance", "points:0,1@0.5,0.6", "normal:0,1"], ["weights must sum to 1", "divide each by their sum"]),

@@ -41,10 +41,10 @@ def geodesic_animation(p, q, out: str | Path, *, frames: int = 30, fps: int = 10
     density (or point masses) at t and a frame counter. 1-D distributions only (normals, point masses,
     categoricals, samples); a path that is not defined between p and q is left out."""
     out = Path(out)
+    kinds = f"{kind(p)} and {kind(q)}"  # as given (samples are Empirical before they become Discrete)
     p, q = as_value(p), as_value(q)
     if not (is_1d(p) and is_1d(q)):
-        raise ValueError(f"geodesic animates 1-D distributions (normal, points, categorical, samples), "
-                         f"got {kind(p)} and {kind(q)}")
+        raise ValueError(f"geodesic animates 1-D distributions (normal, points, categorical, samples), got {kinds}")
     if out.suffix not in (".gif", ".mp4"):
         raise ValueError(f"animation file must end in .gif or .mp4, got {out.name!r}")
     if out.suffix == ".mp4" and shutil.which("ffmpeg") is None:
@@ -60,7 +60,7 @@ def geodesic_animation(p, q, out: str | Path, *, frames: int = 30, fps: int = 10
         except ValueError:
             continue  # e.g. no Fisher–Rao path between a normal and a point mass
     if not paths:
-        raise ValueError(f"no geodesic is defined between {kind(p)} and {kind(q)}: the paths need two normals "
+        raise ValueError(f"no geodesic is defined between {kinds}: the paths need two normals "
                          "or two discrete distributions (points, categorical, samples)")
     lo, hi = _range(p, q)
     xs = np.linspace(lo, hi, 400)
