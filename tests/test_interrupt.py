@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,47 @@ def test_killing_the_driver_then_rerunning_loses_nothing(tmp_path):
     assert out.strip().splitlines()[-1] == f"ran {TOTAL - len(saved)} skipped {len(saved)}"
     df = _rows(store)
     assert len(df) == TOTAL and df["key"].is_unique
+
+
+LONG_DRIVER = """
+import sys
+from bitterlab.engine import ProcessExecutor, Store, run_study
+from bitterlab.study import expand
+from toy import study
+trials = expand(study(sleep=60, started=sys.argv[2]), "quick", seeds=2)
+with Store(sys.argv[1]) as store:
+    run_study(trials, store, ProcessExecutor(jobs=2))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:  # a zombie is dead: it only waits for a reaper that a container may lack
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_killing_the_driver_ends_its_workers_within_seconds(tmp_path):
+    started = tmp_path / "started"
+    started.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(DRIVER.parent), *sys.path])}
+    proc = subprocess.Popen([sys.executable, "-c", LONG_DRIVER, str(tmp_path / "r.duckdb"), str(started)], env=env)
+    kids: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not any(started.iterdir()):  # a worker is inside a 60 s trial
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        kids = _children(proc.pid)  # the workers and the resource tracker
+        assert len(kids) >= 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, kids)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [k for k in kids if _alive(k)], "orphans outlived their driver by 10 s"
+    finally:
+        for k in kids:
+            if _alive(k):
+                os.kill(k, signal.SIGKILL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -14,10 +15,14 @@ from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOu
 
 def run(trial: Trial) -> TrialOutput:
     c = trial.config
+    if c.get("started"):  # a folder: tell the test this trial is running
+        (Path(c["started"]) / trial.key).touch()
     if c.get("sleep"):
         time.sleep(float(c["sleep"]))
     if c.get("die") and trial.x == c["die"]:
         os.kill(os.getpid(), signal.SIGKILL)
+    if c.get("always_raise"):
+        raise ValueError(c["always_raise"])
     if c.get("raise") and trial.x == c["raise"]:
         raise ValueError("bad data on purpose")
     if c.get("diverge") and trial.x == c["diverge"]:

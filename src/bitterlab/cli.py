@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +22,35 @@ console = Console(stderr=True)
 StoreOpt = Annotated[Path, typer.Option("--store", help="DuckDB results file.")]
 
 
+@app.callback()
+def _main() -> None:
+    """bitterlab: duels between generic and structured methods across scale, with honest statistics."""
+    import warnings
+
+    warnings.showwarning = _warning_line
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning, should one escape, as one line on stderr (not two with the source line)."""
+    print(f"warning: {category.__name__}: {str(message).splitlines()[0] if str(message) else ''}", file=sys.stderr)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     print(f"error: {message}", file=sys.stderr)
     return typer.Exit(code)
+
+
+def _say(text: str) -> None:
+    """A status line on stderr, printed as is: no markup (reasons may hold brackets), no wrapping."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _common(reasons: Counter[str], top: int = 3) -> str:
+    """The most common failure reasons, e.g. "most common: 'diverged: loss is nan' x2"."""
+    shown = [f"{reason!r} x{n}" for reason, n in reasons.most_common() if n][:top]
+    rest = sum(1 for n in reasons.values() if n) - len(shown)
+    return "most common: " + "; ".join(shown) + (f"; and {rest} other reason(s)" if rest > 0 else "")
 
 
 def _studies(refs: list[str] | None, all_: bool):
@@ -90,15 +117,21 @@ def run_studies(studies, *, budget: str, executor: str, jobs: int, device: str, 
             for s in studies:
                 bar = progress.add_task(f"{s.name} ({budget})", total=len(trials[s.name]))
 
-                def advance(result, bar=bar):
+                reasons: Counter[str] = Counter()
+
+                def advance(result, bar=bar, reasons=reasons):
                     progress.advance(bar)
+                    reasons[result.reason] += result.status == "failed"
 
                 todo = missing(trials[s.name], st, retry_failed=retry_failed)
                 progress.update(bar, completed=len(trials[s.name]) - len(todo))
                 summary = run_study(trials[s.name], st, ex, retry_failed=retry_failed, on_result=advance)
                 failed += summary.failed
-                console.print(f"{s.name}: {summary.ran} run, {summary.skipped} already in the store, "
-                              f"{summary.failed} failed")
+                _say(f"{s.name}: {summary.ran} run, {summary.skipped} already in the store, {summary.failed} failed"
+                     + (f" ({_common(reasons)})" if summary.failed else ""))
+                if summary.skipped_failed:
+                    _say(f"{s.name}: {summary.skipped_failed} trial(s) stored as failed were skipped, not rerun "
+                         f"(rerun them with --retry-failed)")
     except StoreError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -135,9 +168,17 @@ def run(
                 seeds=seeds, retry_failed=retry_failed, batch=batch, address=address)
 
 
+def _check_budget(studies, budget: str | None) -> None:
+    """A --budget that a study does not declare is an error, not "no results"."""
+    for s in studies:
+        if budget is not None and budget not in s.budgets:
+            raise fail(f"--budget {budget!r}: study {s.name!r} has no such budget (has: {', '.join(s.budgets)})")
+
+
 def _verdicts(study, store: Path, budget: str | None):
     from bitterlab.analysis import verdict
 
+    _check_budget([study], budget)
     try:
         with Store(store, read_only=True) as st:
             df = st.frame([study.name])
@@ -161,18 +202,23 @@ def verdict_(
     Example: bitterlab verdict seasonal --json
     """
     (s,) = _studies([study], False)
-    _, verdicts = _verdicts(s, store, budget)
+    rows, verdicts = _verdicts(s, store, budget)
     if json_:
         print(json.dumps(verdicts, indent=2))
         return
-    _print_verdicts(verdicts)
+    _print_verdicts(verdicts, rows)
 
 
-def _print_verdicts(verdicts) -> None:
+def _print_verdicts(verdicts, rows) -> None:
+    """The verdicts in words (their warnings count the failed trials and give the reasons); under a task
+    with failures, how to rerun them."""
     for v in verdicts:
         print(f"[{v['study']} / {v['task']}, budget {v['budget']}] {v['words']}")
         for w in v["warnings"]:
             print(f"  warning: {w}")
+        mine = rows[(rows["study"] == v["study"]) & (rows["task"] == v["task"]) & (rows["budget"] == v["budget"])]
+        if (mine["status"] == "failed").any():
+            print(f"  rerun the failed trials with: bitterlab run {v['study']} --budget {v['budget']} --retry-failed")
         if v.get("secondary"):
             side = v["secondary"]
             print(f"[{v['study']} / {v['task']} along {side['axis']}] {side['words']}")
@@ -196,16 +242,22 @@ def _write_report(store: Path, names: list[str] | None, budget: str | None, out:
         chosen = [s for n, s in STUDIES.items() if (df["study"] == n).any()]
     if not chosen:
         raise fail(f"no results in {store}: run a study first (bitterlab run --all)")
+    _check_budget(chosen, budget)
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out {out} is a file: name a folder for the report")
     try:
         with console.status("analysing results"):
             entries = collect(df, chosen, budget)
     except LookupError as exc:
         raise fail(exc.args[0]) from None
     geo = None
-    if geometry:
-        with console.status("geometry page: regimes table and geodesic animation"):
-            geo = geometry_inputs(out)
-    return entries, write_report(out, entries, geo)
+    try:
+        if geometry:
+            with console.status("geometry page: regimes table and geodesic animation"):
+                geo = geometry_inputs(out)
+        return entries, write_report(out, entries, geo)
+    except OSError as exc:
+        raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -244,12 +296,17 @@ def export(
     if fmt not in ("parquet", "csv"):
         raise fail(f"--format must be parquet or csv, got {fmt!r}")
     names = [s.name for s in _studies(study, False)] if study else None
+    if out.is_dir():
+        raise fail(f"{out} is a folder: name the file to write, e.g. {out / ('results.' + fmt)}")
     try:
         with Store(store, read_only=True) as st:
             df = st.frame(names)
     except StoreError as exc:
         raise fail(str(exc)) from None
-    path = export_frame(df, out, fmt)
+    try:
+        path = export_frame(df, out, fmt)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"{len(df)} rows written to {path}")
 
 
@@ -270,7 +327,7 @@ def demo(
                 retry_failed=False)
     entries, index = _write_report(store, [s.name for s in studies], "quick", out, geometry=True)
     for e in entries:
-        _print_verdicts(e.verdicts)
+        _print_verdicts(e.verdicts, e.rows)
     print(f"report written to {index.resolve()}")
 
 
@@ -410,6 +467,27 @@ def _parse(spec: str):
         raise fail(str(exc)) from None
 
 
+def _measure(fn) -> float | str:
+    """One distance, or why it is missing: "not defined" (no method for the pair) or "not computable in
+    double precision" (an overflow, or a nan); numerical warnings are captured, never printed."""
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        try:
+            value = fn()
+        except ValueError as exc:
+            return f"not defined: {exc}"
+        except ArithmeticError as exc:
+            return f"not computable in double precision ({type(exc).__name__}: {exc})"
+    if value != value:
+        why = str(caught[0].message) if caught else "the result is nan"
+        return f"not computable in double precision ({why})"
+    return value
+
+
 @app.command()
 def distance(
     p: Annotated[str, typer.Argument(help="First distribution, e.g. normal:0,1 or points:0,1,2@0.2,0.3,0.5.")],
@@ -428,12 +506,7 @@ def distance(
                 "TV": lambda: g.tv(a, b), "Hellinger": lambda: g.hellinger(a, b),
                 "Fisher-Rao": lambda: g.fisher_rao(a, b), "W1": lambda: g.wasserstein(a, b, 1),
                 "W2": lambda: g.wasserstein(a, b, 2), f"Sinkhorn(reg={reg:g})": lambda: g.sinkhorn(a, b, reg)}
-    values = {}
-    for name, fn in measures.items():
-        try:
-            values[name] = fn()
-        except ValueError as exc:
-            values[name] = f"not defined: {exc}"
+    values = {name: _measure(fn) for name, fn in measures.items()}
     if json_:
         print(json.dumps({k: (v if isinstance(v, str) else (None if v == float("inf") else v))
                           for k, v in values.items()}, indent=2))
@@ -452,6 +525,8 @@ def regimes(
     """
     from bitterlab.geometry import continuity_table, regimes_table
 
+    if not math.isfinite(eps):
+        raise fail(f"--eps must be a finite number, got {eps}")
     rows = regimes_table(eps)
     names = [k for k in rows[0] if k not in ("regime", "pair")]
     print(f"{'regime':<18}" + "".join(f"{n:>12}" for n in names) + "   pair")
@@ -481,13 +556,15 @@ def geodesic(
 
     a, b = _parse(p), _parse(q)
     with Progress(TextColumn("frames"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console) as progress:
+                  console=console, transient=True) as progress:  # transient: an error stays one line
         bar = progress.add_task("frames", total=frames)
         try:
             path = geodesic_animation(a, b, out, frames=frames, fps=fps,
                                       progress=lambda i, n: progress.update(bar, completed=i))
         except ValueError as exc:
-            raise fail(str(exc)) from None
+            path, error = None, str(exc)
+    if path is None:
+        raise fail(error)  # once the bar is gone, so the error is the only line
     print(f"animation written to {path}")
 
 

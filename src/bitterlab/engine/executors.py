@@ -8,6 +8,7 @@ that differ only by seed are one unit of work, trained as one batched model when
 ``run_batch`` (:mod:`bitterlab.engine.batch`). A worker that dies (``kill -9``, out of memory)
 breaks the pool: the pool is rebuilt and the units in flight are split into their trials, each
 retried alone at most ``max_attempts`` times, after which it is recorded as failed with the reason.
+A worker whose driver dies ends within a fraction of a second (:func:`watch_parent`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,8 +37,29 @@ class Executor(Protocol):
         ...
 
 
+PARENT_POLL_S = 0.25  # how often a worker checks that its driver is still alive
+
+
+def watch_parent(parent: int, interval: float = PARENT_POLL_S) -> threading.Thread:
+    """End this process as soon as ``parent`` is no longer its parent (the driver died, even by
+    ``kill -9``, and the worker was re-parented): a daemon thread polls ``os.getppid()``. Without it, an
+    orphaned worker runs its trial to the end (minutes, ~500 MB) and the pool's resource tracker,
+    which waits for every holder of its pipe, lives on with it. A thread rather than Linux's
+    ``PR_SET_PDEATHSIG``, which fires when the spawning *thread* exits, and exists on Linux only."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)  # no cleanup to run: the driver that would receive our results is gone
+
+    thread = threading.Thread(target=watch, name="bitterlab-watch-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def init_worker() -> None:
-    """One thread per worker process, for torch and the BLAS under NumPy."""
+    """One thread per worker process, for torch and the BLAS under NumPy; end with the driver."""
+    spawner = mp.parent_process()  # the driver's pid, even if it died before we got here
+    watch_parent(spawner.pid if spawner is not None and spawner.pid is not None else os.getppid())
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 

@@ -17,6 +17,7 @@ class RunSummary:
     skipped: int  # already in the store
     ran: int  # run now
     failed: int  # of those run now, recorded as failed
+    skipped_failed: int = 0  # of those skipped, stored as failed (rerun them with retry_failed=True)
 
 
 def missing(trials: list[Trial], store: Store, *, retry_failed: bool = False) -> list[Trial]:
@@ -27,12 +28,16 @@ def missing(trials: list[Trial], store: Store, *, retry_failed: bool = False) ->
 
 def run_study(trials: list[Trial], store: Store, executor: Executor, *, retry_failed: bool = False,
               on_result: Callable[[Result], None] | None = None) -> RunSummary:
-    """Run the missing trials; each result is committed before the next is awaited."""
+    """Run the missing trials; each result is committed before the next is awaited, and the store is
+    checkpointed before the summary is returned (:meth:`Store.checkpoint` raises if it cannot be)."""
     todo = missing(trials, store, retry_failed=retry_failed)
+    stored_failed = set() if retry_failed else store.keys(status="failed")
     failed = 0
     for result in executor.map(todo):
         store.write(result)
         failed += result.status == "failed"
         if on_result is not None:
             on_result(result)
-    return RunSummary(total=len(trials), skipped=len(trials) - len(todo), ran=len(todo), failed=failed)
+    store.checkpoint()
+    return RunSummary(total=len(trials), skipped=len(trials) - len(todo), ran=len(todo), failed=failed,
+                      skipped_failed=sum(t.key in stored_failed for t in trials))

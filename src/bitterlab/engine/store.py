@@ -82,6 +82,7 @@ class Store:
                     raise StoreError(f"store {self.path} does not exist (run a study first, or pass --store)")
                 self._con = duckdb.connect(str(self.path), read_only=True)
                 return
+            _check_parent(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             self._con.execute(f"CREATE TABLE IF NOT EXISTS results ({_COLUMNS})")
@@ -92,8 +93,7 @@ class Store:
         except StoreError:
             raise
         except (duckdb.Error, OSError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"cannot open store {self.path}: {first}") from exc
+            raise StoreError(f"cannot open store {self.path}: {_first_line(exc)}") from exc
 
     def close(self) -> None:
         if self._con is not None:
@@ -106,8 +106,15 @@ class Store:
             raise StoreError("store is not open")
         return self._con
 
+    def _read(self, sql: str, args: list | None = None) -> duckdb.DuckDBPyConnection:
+        """Run a query; a damaged file (truncated, flipped bits) is a StoreError, not a traceback."""
+        try:
+            return self.con.execute(sql, args or [])
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read store {self.path} (damaged or truncated?): {_first_line(exc)}") from exc
+
     def has_results(self) -> bool:
-        tables = self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        tables = self._read("SELECT table_name FROM information_schema.tables").fetchall()
         return ("results",) in tables
 
     def keys(self, *, status: str | None = None) -> set[str]:
@@ -116,7 +123,7 @@ class Store:
         sql, args = "SELECT key FROM results", []
         if status is not None:
             sql, args = sql + " WHERE status = ?", [status]
-        return {row[0] for row in self.con.execute(sql, args).fetchall()}
+        return {row[0] for row in self._read(sql, args).fetchall()}
 
     def write(self, result: Result) -> None:
         """Insert one result in its own transaction; an existing row with the key is replaced."""
@@ -131,7 +138,16 @@ class Store:
         try:
             self.con.execute(f"INSERT OR REPLACE INTO results ({cols}) VALUES ({marks})", row)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot write to store {self.path}: {exc}") from exc
+            raise StoreError(f"cannot write to store {self.path}: {_first_line(exc)}") from exc
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file (DuckDB ``CHECKPOINT``), so that a run reports success
+        only once its results are in the file itself; a failure (e.g. a full disk) is a StoreError."""
+        try:
+            self.con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot checkpoint store {self.path}: {_first_line(exc)} (the results so far are "
+                             f"in {self.path}.wal; free space, then rerun the same command)") from exc
 
     def frame(self, studies: Iterable[str] | None = None) -> pd.DataFrame:
         """All rows (optionally of some studies), metrics expanded into one column each."""
@@ -142,7 +158,25 @@ class Store:
         if names is not None:
             sql += f" WHERE study IN ({', '.join('?' for _ in names)})"
             args = names
-        return _expand(self.con.execute(sql + " ORDER BY study, task, contender, x, seed", args).df())
+        cursor = self._read(sql + " ORDER BY study, task, contender, x, seed", args)
+        try:
+            return _expand(cursor.df())
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read store {self.path} (damaged or truncated?): {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_parent(path: Path) -> None:
+    """A store's nearest existing ancestor must be a folder (mkdir would say only 'File exists')."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StoreError(f"cannot open store {path}: {parent} is a file, not a folder")
+            return
 
 
 def _expand(df: pd.DataFrame) -> pd.DataFrame:
@@ -169,17 +203,23 @@ def _expand(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def export(df: pd.DataFrame, path: str | Path, fmt: str) -> Path:
-    """Write results to Parquet or CSV (JSON columns kept as JSON text)."""
+    """Write results to Parquet or CSV (JSON columns kept as JSON text). The file appears whole or not at
+    all: it is written beside the target and renamed (a full disk leaves no truncated export)."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"unknown export format {fmt!r} (use parquet or csv)")
     out = df.copy()
     for name in (*_JSON, "curve"):
         if name in out:
             out[name] = [None if v is None else json.dumps(v, sort_keys=True) for v in out[name]]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        out.to_parquet(path, index=False)
-    elif fmt == "csv":
-        out.to_csv(path, index=False)
-    else:
-        raise ValueError(f"unknown export format {fmt!r} (use parquet or csv)")
+    part = path.with_name(f".{path.name}.part")
+    try:
+        if fmt == "parquet":
+            out.to_parquet(part, index=False)
+        else:
+            out.to_csv(part, index=False)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
     return path

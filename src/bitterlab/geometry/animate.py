@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import animation  # noqa: E402
 
+from bitterlab.geometry._support import as_value, is_1d  # noqa: E402
+from bitterlab.geometry._support import name as kind  # noqa: E402
 from bitterlab.geometry.distributions import Discrete  # noqa: E402
 from bitterlab.geometry.geodesics import fisher_rao_geodesic, mixture_geodesic, wasserstein_geodesic  # noqa: E402
 
@@ -36,20 +38,30 @@ def _range(p, q) -> tuple[float, float]:
 def geodesic_animation(p, q, out: str | Path, *, frames: int = 30, fps: int = 10,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Write a GIF (Pillow) or MP4 (ffmpeg) of the three paths from p to q, one panel each, with the
-    density (or point masses) at t and a frame counter. 1-D distributions only."""
+    density (or point masses) at t and a frame counter. 1-D distributions only (normals, point masses,
+    categoricals, samples); a path that is not defined between p and q is left out."""
     out = Path(out)
+    kinds = f"{kind(p)} and {kind(q)}"  # as given (samples are Empirical before they become Discrete)
+    p, q = as_value(p), as_value(q)
+    if not (is_1d(p) and is_1d(q)):
+        raise ValueError(f"geodesic animates 1-D distributions (normal, points, categorical, samples), got {kinds}")
     if out.suffix not in (".gif", ".mp4"):
         raise ValueError(f"animation file must end in .gif or .mp4, got {out.name!r}")
     if out.suffix == ".mp4" and shutil.which("ffmpeg") is None:
         raise ValueError("writing .mp4 needs ffmpeg on PATH (apt-get install ffmpeg); .gif needs nothing")
     if frames < 2:
         raise ValueError(f"frames must be at least 2, got {frames}")
+    if fps < 1:
+        raise ValueError(f"fps must be at least 1, got {fps}")
     paths = {}
     for name, make in PATHS.items():
         try:
             paths[name] = make(p, q)
         except ValueError:
             continue  # e.g. no Fisher–Rao path between a normal and a point mass
+    if not paths:
+        raise ValueError(f"no geodesic is defined between {kinds}: the paths need two normals "
+                         "or two discrete distributions (points, categorical, samples)")
     lo, hi = _range(p, q)
     xs = np.linspace(lo, hi, 400)
     ts = np.linspace(0, 1, frames)

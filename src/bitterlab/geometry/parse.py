@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bitterlab.geometry.distributions import Discrete, Empirical, MultivariateNormal, Normal
+from bitterlab.geometry.distributions import WEIGHT_TOL, Discrete, Empirical, MultivariateNormal, Normal
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -19,6 +19,16 @@ def _floats(text: str, what: str) -> list[float]:
         return [float(v) for v in text.split(",") if v.strip() != ""]
     except ValueError:
         raise ValueError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+
+
+def _weights(text: str, spec: str) -> list[float]:
+    """Weights that sum to 1 (the command line has no rescaling option: say what to type instead)."""
+    w = _floats(text, spec)
+    total = float(sum(w))
+    if w and abs(total - 1) > WEIGHT_TOL:
+        raise ValueError(f"{spec!r}: weights must sum to 1 (within {WEIGHT_TOL:g}), got {total:.10g}: "
+                         "divide each by their sum")
+    return w
 
 
 def parse_distribution(spec: str):
@@ -41,9 +51,9 @@ def parse_distribution(spec: str):
         pts_text, at, w_text = body.partition("@")
         if not at:
             raise ValueError(f"{spec!r}: points needs X1,X2,...@W1,W2,...")
-        return Discrete(_floats(pts_text, spec), _floats(w_text, spec))
+        return Discrete(_floats(pts_text, spec), _weights(w_text, spec))
     if kind == "categorical":
-        w = _floats(body, spec)
+        w = _weights(body, spec)
         return Discrete(np.arange(len(w), dtype=float), w)
     if kind == "samples":
         return Empirical(_floats(body, spec))
