@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,9 +7,9 @@ import pytest
 from bitterlab.engine import run_trial
 from bitterlab.studies import locality, locality_rules
 from bitterlab.studies.locality import fit_predict, partial_pooling, sample_per_group
-from bitterlab.studies.locality_data import ames, radon, split_by_group, split_rows
+from bitterlab.studies.locality_data import ames, carve_validation, radon, split_by_group, split_rows
 from bitterlab.studies.locality_rules import rules, target
-from bitterlab.study import expand
+from bitterlab.study import expand, grid_points
 
 
 def _hierarchical(groups, per_group, tau, sigma, seed):
@@ -93,7 +95,7 @@ def test_each_contender_runs_on_the_smallest_size(study):
     for task in ("ames", "radon"):
         small = min(study.budgets["quick"].grid[task])
         trials = [t for t in expand(study, "quick", seeds=1) if t.task == task and t.x == small]
-        assert len(trials) == len(study.contenders)
+        assert len(trials) == sum(len(grid_points(c.tune)) for c in study.contenders)
         for t in trials:
             r = run_trial(t)
             assert r.status == "ok", r.reason
@@ -101,7 +103,43 @@ def test_each_contender_runs_on_the_smallest_size(study):
             assert 0 < r.metrics[study.metric] < 2
 
 
+@pytest.mark.parametrize("study", [locality.STUDY, locality_rules.STUDY])
+def test_a_tiny_trial_reports_finite_test_and_validation_metrics(study):
+    x = 2 if study is locality.STUDY else 16  # two homes per group give each group one validation home
+    for t in (t for t in expand(study, "quick", seeds=1) if t.task == "radon"):
+        r = run_trial(dataclasses.replace(t, x=float(x)))
+        assert r.status == "ok", r.reason
+        assert set(r.validation) == set(study.metrics) == set(r.metrics)
+        assert all(np.isfinite(v) for v in (*r.metrics.values(), *r.validation.values()))
+
+
+def test_the_validation_split_is_carved_from_the_training_rows():
+    pool, _ = split_by_group(radon(), seed=2)
+    train = sample_per_group(pool, 4)
+    fit, val = carve_validation(train, by_group=True)
+    assert len(fit) + len(val) == len(train) and not set(fit.index) & set(val.index)
+    assert set(fit["group"]) == set(train["group"])  # every group keeps a home for fitting
+    assert (val.groupby("group").size() == 1).all()  # one in four: the second of up to four homes
+    assert carve_validation(sample_per_group(pool, 1), by_group=True)[1].empty
+    fit, val = carve_validation(train.iloc[:8], by_group=False)
+    assert list(val.index) == list(train.index[[1, 5]])
+
+
+def test_logistic_is_tuned_over_c_and_the_test_metrics_come_from_the_refit():
+    study = locality_rules.STUDY
+    assert study.tuned and study.axis.kind == "data" and locality.STUDY.axis.kind == "data"
+    trials = [t for t in expand(study, "quick", seeds=1) if t.task == "ames" and t.x == 256
+              and t.contender == "logistic"]
+    assert sorted(t.tuned["C"] for t in trials) == [0.01, 0.1, 1.0, 10.0, 100.0]
+    strong, weak = (run_trial(next(t for t in trials if t.tuned["C"] == c)) for c in (0.01, 100.0))
+    assert strong.metrics != weak.metrics  # C reaches the fit
+    df = ames()
+    pool, test = split_rows(df, 0)
+    pred = locality_rules.logistic("ames", pool.iloc[:256], test, 100.0)
+    assert weak.metrics == locality_rules.scores(pred, target("ames", test))
+
+
 def test_logistic_beats_chance_with_enough_examples():
     trial = next(t for t in expand(locality_rules.STUDY, "quick", seeds=1)
-                 if t.task == "ames" and t.contender == "logistic" and t.x == 256)
+                 if t.task == "ames" and t.contender == "logistic" and t.x == 256 and t.tuned["C"] == 1.0)
     assert run_trial(trial).metrics["error"] < 0.3  # balanced target: chance is 0.5

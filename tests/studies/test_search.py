@@ -3,7 +3,10 @@ import pytest
 import torch
 from scipy.optimize import approx_fprime, rosen
 
-from bitterlab.studies.search import NotReached, objective, rosenbrock, run_adam, run_es
+from bitterlab.engine import run_trial
+from bitterlab.studies.search import (GRADIENT_COST, STUDY, NotReached, eval_flops, objective, rosenbrock, run,
+                                      run_adam, run_es)
+from bitterlab.study import expand
 
 
 def test_rosenbrock_matches_scipy():
@@ -42,3 +45,41 @@ def test_the_es_reaches_the_target_on_a_tiny_dimension_and_fails_loudly_when_cap
     assert again == (evals, gap)  # seeded
     with pytest.raises(NotReached, match="within 20 evaluations"):
         run_es(obj, seed=0, cap=20, budget=10, sigma0=0.3)
+
+
+def _trial(task, contender, d=10.0):
+    return next(t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.contender == contender and t.x == d)
+
+
+@pytest.mark.parametrize("contender", ["adam", "sep-cma-es"])
+def test_cost_is_the_analytic_count_not_a_timing(contender):
+    t = _trial("regression", contender)
+    first, second = run(t), run(t)
+    assert first.metrics == second.metrics and first.validation == second.validation  # no clock inside
+    evals = first.metrics["evals"]
+    expected = GRADIENT_COST * evals + 1 if contender == "adam" else evals  # value+gradient per step, last check
+    assert first.metrics["cost"] == expected
+    assert first.flops == expected * eval_flops("regression", 10) == expected * (4 * 10 * 10 + 6 * 10)
+    assert set(STUDY.metrics) == {"cost", "evals", "gap_at_budget"}  # no wall-clock-derived metric
+
+
+def test_validation_is_another_instance_of_the_same_problem():
+    test, val = objective("regression", 12, 0), objective("regression", 12, 0, validation=True)
+    x = torch.ones(12, dtype=torch.float64)
+    assert float(test.f(x)) != float(val.f(x)) and val.target > val.f_star
+    r = objective("rosenbrock", 12, 0, validation=True)
+    assert np.abs(r.x0).max() > 0 and r.target == pytest.approx(0.5 * float(rosenbrock(torch.as_tensor(r.x0))))
+    np.testing.assert_array_equal(objective("rosenbrock", 12, 0).x0, np.zeros(12))
+    out = run_trial(_trial("regression", "sep-cma-es"))
+    assert out.status == "ok", out.reason
+    assert set(out.validation) == set(out.metrics) == set(STUDY.metrics)
+    assert all(np.isfinite(v) for v in (*out.metrics.values(), *out.validation.values()))
+    assert out.validation != out.metrics
+
+
+def test_each_contender_tunes_its_step_size_and_nothing_else_sets_it():
+    assert STUDY.axis.kind == "width" and STUDY.tuned
+    trials = [t for t in expand(STUDY, "quick", seeds=1) if t.x == 10.0 and t.task == "rosenbrock"]
+    tuned = {c: sorted({tuple(t.tuned.items()) for t in trials if t.contender == c}) for c in ("adam", "sep-cma-es")}
+    assert [k for ((k, _),) in tuned["adam"]] == ["lr"] * 4 and [k for ((k, _),) in tuned["sep-cma-es"]] == ["sigma0"] * 5
+    assert all("lr" not in t.config for t in trials if t.contender == "sep-cma-es")

@@ -3,8 +3,8 @@ import pytest
 
 from bitterlab.engine import run_trial
 from bitterlab.geometry import Mixture, Normal, kl, wasserstein
-from bitterlab.studies.synthetic import (GMM_TRUTH, STUDY, GaussianModel, LinearModel, chain, mixture_kl, mixture_w2,
-                                         tail_mass_lost, true_weights)
+from bitterlab.studies.synthetic import (GMM_TRUTH, STUDY, GaussianModel, LinearModel, chain, chain_data, mixture_kl,
+                                         mixture_w2, tail_mass_lost, true_weights, validation_scores)
 from bitterlab.study import expand
 
 
@@ -73,3 +73,22 @@ def test_each_contender_runs_a_short_chain_deterministically(task):
         assert r.status == "ok", r.reason
         assert r.metrics == run_trial(t).metrics
         assert r.metrics["w2"] > 0 and np.isfinite(r.metrics["kl"])
+
+
+@pytest.mark.parametrize("task", ["gaussian", "gmm", "linreg"])
+def test_a_tiny_trial_reports_finite_validation_metrics_from_its_own_training_data(task):
+    for t in (t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.x == 200):
+        r = run_trial(t)
+        assert set(r.validation) == set(STUDY.metrics)
+        assert all(np.isfinite(v) for v in r.validation.values())
+        model, data = chain_data(task, t.config["mode"], 2, 100, 0)
+        assert r.metrics == pytest.approx(model.scores())  # the test metrics: the whole chain, against the truth
+        assert r.validation == validation_scores(task, data, 0, 2)
+
+
+def test_validation_scores_against_a_fit_to_held_out_samples():
+    data = np.random.default_rng(5).normal(0.0, 1.0, 400)
+    order = np.random.default_rng([0, 3, 23]).permutation(400)
+    held, kept = GaussianModel.fit(data[order[:100]]), GaussianModel.fit(data[order[100:]])
+    assert validation_scores("gaussian", data, 0, 3) == kept.scores(held)
+    assert GaussianModel(0.3, 2.0).scores(GaussianModel(0.3, 2.0))["w2"] == 0.0

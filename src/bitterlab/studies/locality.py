@@ -21,6 +21,14 @@ Axis: homes per group in the training sample (a cap: a group with fewer homes in
 pool contributes all it has, so beyond ~8 the cap binds only for the larger radon counties).
 Metric: RMSE of the log outcome on held-out homes of every group (30 % per group, fixed per seed).
 
+Protocol: nothing is tuned (REML estimates the shrinkage itself; the regressions have no penalty).
+Every trial also reports both metrics on a validation split carved from its training sample — in
+each group, one training home in four, starting with its second, so a group with one training
+home gives none (:func:`~bitterlab.studies.locality_data.carve_validation`) — scored by the method
+fitted on the other homes; the test metrics come from the method refitted on the whole training
+sample. At one home per group there is no validation split (the validation metrics are omitted).
+The main axis is data (``kind="data"``).
+
 Anchors: Gelman & Hill 2007, ch. 12 (radon: partial pooling beats both extremes, most for
 counties with few homes); Gelman 2006, "Multilevel modeling: what it can and cannot do".
 """
@@ -32,7 +40,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from bitterlab.studies.locality_data import INPUTS, load, split_by_group
+from bitterlab.studies.locality_data import INPUTS, carve_validation, load, split_by_group
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
 
 
@@ -87,18 +95,24 @@ def sample_per_group(pool: pd.DataFrame, cap: int) -> pd.DataFrame:
     return pool[pool.groupby("group").cumcount() < cap]
 
 
+def scores(pred: np.ndarray, rows: pd.DataFrame) -> dict[str, float]:
+    err = pred - rows["y"].to_numpy(float)
+    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}
+
+
 def run(trial: Trial) -> TrialOutput:
-    """Fit one pooling method on ``x`` homes per group; RMSE and MAE on the held-out homes."""
+    """Fit one pooling method on ``x`` homes per group; RMSE and MAE on the held-out homes (test) and
+    on a validation split of the training homes (fitted without them)."""
     df = load(trial.task)
     pool, test = split_by_group(df, trial.seed)
     train = sample_per_group(pool, int(trial.x))
-    inputs = INPUTS[trial.task]
-    pred = fit_predict(trial.config["method"], train, test, inputs)
-    err = pred - test["y"].to_numpy(float)
+    inputs, method = INPUTS[trial.task], trial.config["method"]
+    fit_rows, val_rows = carve_validation(train, by_group=True)
+    validation = scores(fit_predict(method, fit_rows, val_rows, inputs), val_rows) if len(val_rows) else {}
     n_groups = train["group"].nunique()
     params = {"complete": 1 + len(inputs), "none": n_groups + len(inputs), "partial": 3 + len(inputs)}
-    return TrialOutput(metrics={"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))},
-                       params=params[trial.config["method"]], flops=0.0, steps=1)
+    return TrialOutput(metrics=scores(fit_predict(method, train, test, inputs), test), validation=validation,
+                       params=params[method], flops=0.0, steps=1)
 
 
 STUDY = Study(
@@ -107,7 +121,7 @@ STUDY = Study(
     question="As the homes per neighbourhood or county grow, does one global model (complete pooling) keep up "
              "with a hierarchical model that pools partially across groups, and where does the purely local "
              "model (no pooling) stand?",
-    version="1",
+    version="2",
     run=run,
     tasks=(
         Task(name="ames", description="2,930 house sales in Ames, Iowa, 28 neighbourhoods: log price on log living "
@@ -123,7 +137,7 @@ STUDY = Study(
         Contender(name="no-pooling", role="reference", description="a free intercept per group, shared slopes",
                   options={"method": "none"}),
     ),
-    axis=Axis(name="per_group", label="training homes per group (cap)", unit="homes"),
+    axis=Axis(name="per_group", label="training homes per group (cap)", unit="homes", kind="data"),
     metric="rmse",
     metrics=("rmse", "mae"),
     budgets={

@@ -78,6 +78,20 @@ def split_by_group(df: pd.DataFrame, seed: int, test_share: float = 0.3) -> tupl
     return shuffled[~held], shuffled[held]
 
 
+def carve_validation(train: pd.DataFrame, *, by_group: bool, every: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A validation split carved from a training sample (already in random order): its second row of
+    every ``every`` (per group when ``by_group``, so a group's first training row always stays for
+    fitting and a group with one training row gives none). Returns (fitting rows, validation rows).
+
+    The locality studies score a method fitted on the fitting rows on the validation rows (the
+    validation metrics, which select tuned options), then refit it on the whole training sample
+    for the test metrics — the usual select-then-refit protocol (Hastie, Tibshirani & Friedman
+    2009, §7.10), so the main axis still counts every training row."""
+    rank = train.groupby("group").cumcount().to_numpy() if by_group else np.arange(len(train))
+    held = rank % every == 1
+    return train[~held], train[held]
+
+
 def split_rows(df: pd.DataFrame, seed: int, test_share: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A random training pool (in random order) and test set of rows. Depends on the seed only."""
     order = np.random.default_rng([seed, 4012]).permutation(len(df))

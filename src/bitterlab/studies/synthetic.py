@@ -17,6 +17,15 @@ Each generation is scored against the truth: W2 (main), KL(truth ‖ model) and 
 truth's 2 % tail mass (outside its 1 % and 99 % quantiles) that the model lost. A curve that rises
 with ``x`` is a real outcome here (the analysis reports it as "rises").
 
+Protocol: the models are fitted in closed form or by EM (no learning rate, no penalty: nothing is
+tuned), and each chain's main axis is data (``kind="data"``). Every trial also reports the three
+metrics on a validation split carved from its last generation's training data
+(:func:`validation_scores`): the model fitted on three in four of those samples against the same
+kind of model fitted to the other one in four. Validation cannot see the truth — for a replace
+chain it holds out synthetic samples — so a collapsing chain can look as good on validation as a
+fresh one: the data processing inequality at work, and the reason the test metrics are distances to
+the known truth.
+
 Anchors: Shumailov et al. 2024, Nature, "AI models collapse when trained on recursively generated
 data" — refitting a Gaussian by maximum likelihood to ``M`` of its own samples gives
 E[σ²ₙ] = ((M−1)/M)ⁿ σ₀² (the MLE variance is biased by (M−1)/M and generations are independent
@@ -51,13 +60,14 @@ from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOu
 TAIL = 0.01  # the tails are the truth's mass below its 1 % and above its 99 % quantile
 GMM_TRUTH = Mixture(components=(Normal(-2.0, 0.5), Normal(0.5, 0.8), Normal(3.0, 0.4)), weights=(0.5, 0.3, 0.2))
 LINREG_DIM = 8
+VALIDATION_SHARE = 4  # one in this many of the last generation's samples is held out for validation
 
 
 class Model(Protocol):
     """A fitted generation: it can be sampled and scored against the truth."""
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
-    def scores(self) -> dict[str, float]: ...
+    def scores(self, truth=None) -> dict[str, float]: ...  # against ``truth`` (a model of the same kind)
 
 
 def mixture_w2(p: Mixture, q: Mixture, n: int = 1 << 14) -> float:
@@ -115,8 +125,10 @@ class GaussianModel:
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.normal(self.mean, self.std, n)
 
-    def scores(self) -> dict[str, float]:
-        truth, model = Normal(0.0, 1.0), Normal(self.mean, self.std)
+    def scores(self, truth: GaussianModel | None = None) -> dict[str, float]:
+        """W2, KL(truth ‖ model) and the tail mass lost against ``truth`` (default: the task's N(0, 1))."""
+        truth = GaussianModel(0.0, 1.0) if truth is None else truth
+        truth, model = Normal(truth.mean, truth.std), Normal(self.mean, self.std)
         low, high = truth.ppf(TAIL), truth.ppf(1 - TAIL)
         return {"w2": wasserstein(truth, model), "kl": kl(truth, model),
                 "tail_mass_lost": tail_mass_lost(truth.cdf, model.cdf, low, high)}
@@ -143,8 +155,9 @@ class MixtureModel:
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_mixture(self.mixture, n, rng)
 
-    def scores(self) -> dict[str, float]:
-        truth, model = GMM_TRUTH, self.mixture
+    def scores(self, truth: MixtureModel | None = None) -> dict[str, float]:
+        """W2, KL(truth ‖ model) and the tail mass lost against ``truth`` (default: the task's mixture)."""
+        truth, model = GMM_TRUTH if truth is None else truth.mixture, self.mixture
         u = np.array([TAIL, 1 - TAIL])
         low, high = _mixture_ppf(truth, u)
         return {"w2": mixture_w2(truth, model), "kl": mixture_kl(truth, model),
@@ -189,8 +202,10 @@ class LinearModel:
         cov[d, d] = self.w @ self.w + self.sigma2
         return MultivariateNormal(np.zeros(d + 1), cov)
 
-    def scores(self) -> dict[str, float]:
-        truth, model = LinearModel(true_weights(), 1.0), self
+    def scores(self, truth: LinearModel | None = None) -> dict[str, float]:
+        """W2, KL(truth ‖ model) of the joints and the tail mass of y lost against ``truth`` (default: the
+        task's true regression)."""
+        truth, model = LinearModel(true_weights(), 1.0) if truth is None else truth, self
         y_true, y_model = (Normal(0.0, float(np.sqrt(m.joint().cov[-1, -1]))) for m in (truth, model))
         low, high = y_true.ppf(TAIL), y_true.ppf(1 - TAIL)
         return {"w2": wasserstein(truth.joint(), model.joint()), "kl": kl(truth.joint(), model.joint()),
@@ -217,7 +232,13 @@ def fit(task: str, data: np.ndarray, seed: int) -> Model:
 
 
 def chain(task: str, mode: str, generations: int, per_generation: int, seed: int) -> Model:
-    """The model after ``generations`` generations of ``mode`` (replace, accumulate or fresh).
+    """The model after ``generations`` generations of ``mode`` (replace, accumulate or fresh)."""
+    return chain_data(task, mode, generations, per_generation, seed)[0]
+
+
+def chain_data(task: str, mode: str, generations: int, per_generation: int, seed: int) -> tuple[Model, np.ndarray]:
+    """The model after ``generations`` generations of ``mode`` and the data its last generation was
+    fitted to.
 
     Generation g's new samples come from the stream ``(seed, g)``, so chains of different lengths
     with one seed share their first generations, and the three modes share the real data."""
@@ -230,19 +251,30 @@ def chain(task: str, mode: str, generations: int, per_generation: int, seed: int
         new = real_samples(task, per_generation, rng) if mode == "fresh" else model.sample(per_generation, rng)
         data = new if mode == "replace" else np.concatenate([data, new])
         model = fit(task, data, seed)
-    return model
+    return model, data
+
+
+def validation_scores(task: str, data: np.ndarray, seed: int, generations: int) -> dict[str, float]:
+    """The metrics on a validation split carved from the last generation's training data: one in four
+    of its samples (at random) held out; the model fitted on the rest is scored against the model of
+    the same kind fitted to the held-out samples, the stand-in for a truth that validation cannot see."""
+    order = np.random.default_rng([seed, generations, 23]).permutation(len(data))
+    held = len(data) // VALIDATION_SHARE
+    return fit(task, data[order[held:]], seed).scores(fit(task, data[order[:held]], seed))
 
 
 def run(trial: Trial) -> TrialOutput:
-    """Run one chain to generation x / M and score its last model against the truth."""
+    """Run one chain to generation x / M and score its last model against the truth (test) and
+    against the held-out part of its own training data (validation)."""
     c = trial.config
     m = int(c["per_generation"])
     generations = int(round(trial.x / m))
     if generations < 1 or generations * m != int(trial.x):
         raise ValueError(f"synthetic: x = {trial.x} is not a whole number of generations of {m} samples")
-    model = chain(trial.task, c["mode"], generations, m, trial.seed)
+    model, data = chain_data(trial.task, c["mode"], generations, m, trial.seed)
     params = {"gaussian": 2, "gmm": 8, "linreg": LINREG_DIM + 1}[trial.task]
-    return TrialOutput(metrics=model.scores(), params=params, flops=0.0, steps=generations)
+    return TrialOutput(metrics=model.scores(), validation=validation_scores(trial.task, data, trial.seed, generations),
+                       params=params, flops=0.0, steps=generations)
 
 
 def _grid(per_generation: int, generations: tuple[int, ...]) -> tuple[float, ...]:
@@ -259,7 +291,7 @@ STUDY = Study(
     question="As a chain of models consumes more samples, does training each generation on the previous "
              "generation's samples (replace) approach the truth like fresh real data does, and does keeping "
              "all data (accumulate) stop the collapse?",
-    version="1",
+    version="2",
     run=run,
     tasks=(
         Task(name="gaussian", description="N(0, 1), Gaussian refitted by maximum likelihood (generated; "
@@ -277,7 +309,7 @@ STUDY = Study(
         Contender(name="fresh", role="reference", description="each generation trained on as many fresh real "
                   "samples as the chain has consumed", options={"mode": "fresh"}),
     ),
-    axis=Axis(name="samples", label="samples consumed (generations × M)", unit="samples"),
+    axis=Axis(name="samples", label="samples consumed (generations × M)", unit="samples", kind="data"),
     metric="w2",
     metrics=("w2", "kl", "tail_mass_lost"),
     budgets={
