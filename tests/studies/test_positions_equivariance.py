@@ -76,14 +76,55 @@ def _tiny(study, options):
     return dataclasses.replace(study, budgets={"quick": dataclasses.replace(study.budgets["quick"], options=options)})
 
 
+POSITIONS_TINY = {"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 300, "eval_every": 20,
+                  "patience": 4, "weight_decay": 0.01}
+
+
 def test_each_position_variant_trains_and_beats_chance_at_the_trained_length():
-    tiny = _tiny(positions.STUDY, {"width": 32, "depth": 2, "heads": 2, "steps": 150, "batch": 32, "lr": 3e-3})
-    for t in expand(tiny, "quick", seeds=1):
-        if t.task == "local-rule" or t.x != 1024 or t.contender == "nope" or t.x2 != 32:
-            continue
+    tiny = _tiny(positions.STUDY, POSITIONS_TINY)
+    trials = [t for t in expand(tiny, "quick", seeds=1) if t.task == "copy-back" and t.x == 1024 and t.x2 == 16
+              and t.contender != "nope" and t.tuned["lr"] == 1e-2]
+    assert {t.contender for t in trials} == {"learned-abs", "rope"}
+    for t in trials:
         r = run_trial(t)
         assert r.status == "ok", r.reason
         assert r.metrics["error_l"] < 0.5 * (1 - 1 / VOCAB)  # chance: 0.9
+        assert set(r.validation) == {"error_l", "error_2l"} and all(np.isfinite(v) for v in r.validation.values())
+        assert r.validation["error_l"] < 0.5 * (1 - 1 / VOCAB)
+        assert r.converged is not None and r.curve is not None and r.steps <= 300
+
+
+def test_validation_is_carved_from_the_training_sequences():
+    data = positions.split(40, 16, seed=3)
+    assert len(data["val"]) == 8 and len(data["train"]) == 32  # a fifth, from the 40 training sequences
+    rng = np.random.default_rng([3, 606])
+    test_l = rng.integers(0, VOCAB, size=(positions.N_TEST, 16))
+    np.testing.assert_array_equal(data["test_l"], test_l)  # the test set does not depend on n
+    long = positions.doubled(data["val"])
+    assert long.shape == (8, 32)
+    np.testing.assert_array_equal(long[0], np.concatenate([data["val"][0], data["val"][1]]))
+
+
+def test_batched_positions_trials_equal_one_by_one_in_float64():
+    """Seeds × learning rates of one contender at one scale, trained as one batched model, give the
+    numbers each gives alone (float64: up to summation order)."""
+    from bitterlab.engine import group_trials, run_group
+
+    tiny = _tiny(positions.STUDY, {"width": 8, "depth": 1, "heads": 2, "batch_size": 8, "max_steps": 40,
+                                   "eval_every": 10, "patience": 2, "weight_decay": 0.01, "dtype": "float64"})
+    trials = [t for t in expand(tiny, "quick", seeds=2) if t.task == "local-rule" and t.x == 45
+              and t.contender == "rope"]
+    (group,) = group_trials(trials)
+    assert len(group) == 6  # 2 seeds × 3 learning rates
+    together = run_group(group)
+    assert len({r.steps for r in together}) > 1  # members stopped at different steps
+    for t, both in zip(group, together, strict=True):
+        alone = run_trial(t)
+        assert both.status == alone.status == "ok"
+        assert both.metrics == alone.metrics and both.validation == alone.validation
+        assert both.steps == alone.steps and both.converged == alone.converged
+        np.testing.assert_allclose(both.curve.validation, alone.curve.validation, rtol=1e-9)
+        np.testing.assert_allclose(both.curve.train, alone.curve.train, rtol=1e-9)
 
 
 def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():

@@ -12,8 +12,8 @@ ast-actions (structured, in training)
     actions form one tree (unless cut off at 40 actions: counted invalid); the tree is printed as
     infix to be evaluated.
 constrained (reference: structured at inference only)
-    the *tokens* model (same weights: the two trials of one seed train it once, as one group of the
-    batched executor), decoded with lark's interactive LALR parser masking every character that cannot
+    the *tokens* model (same weights: the two trials of one seed and learning rate train it once, in
+    one group of the batched executor), decoded with lark's interactive LALR parser masking every character that cannot
     continue a valid program (and the end until the program is complete).
 
 Masking renormalises the model's distribution over the allowed characters step by step, which is
@@ -23,6 +23,14 @@ probability 1/2 where conditioning gives 1/17 — reproduced exactly in the test
 :func:`masked_probability`). Per trial the study records ``masked_mass``: the mean probability the
 model put on characters the grammar forbids along its decoded path (for the free tokens model, on
 the first 30 test programs) — the mass masking throws away.
+
+Protocol: a fifth of the training programs (16 to 50) is the validation split (less any that also
+occur among the rest, so that, like the 100 test programs, no validation program is trained on); it
+stops training early and selects each contender's learning rate, decoded exactly as the test set. The
+shared trainer (:func:`bitterlab.train.trainer.fit`: AdamW, minibatches, early stopping with patience,
+best weights restored) trains every seed and learning rate of one output form at one scale as one
+batched model, which the free and the constrained tokens trials share (:func:`shared_training`).
+``semantic_error_stdlib`` has no validation value (the library's programs are a test of shift only).
 
 Axes: training examples (main; programs of up to 2 nested operators at the quick budget, 3 at the
 full; the 100 test programs are disjoint from the training ones) and model width (secondary: d_model,
@@ -43,6 +51,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -51,14 +61,16 @@ from lark.exceptions import LarkError
 from bitterlab.studies.grammar_lang import (allowed_next, is_valid, prefix_allowed, prefix_to_infix, random_program,
                                             same_function, to_prefix)
 from bitterlab.studies.grammar_stdlib import stdlib_programs
+from bitterlab.engine.run import Diverged as DivergedError
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
-from bitterlab.train.mlp import n_params, training_flops
-from bitterlab.train.transformer import Transformer
+from bitterlab.train.trainer import Diverged, Member, Trained, TrainConfig, fit
+from bitterlab.train.transformer import IGNORE, Transformer, forward_flops, token_loss
 
 SEP, END, PAD = "|", "$", "_"
 VOCAB = tuple("0123456789xy+-*()sn") + (SEP, END, PAD)
 INDEX = {c: i for i, c in enumerate(VOCAB)}
 MAX_OUT, N_TEST, MAX_LEN, N_MASS = 40, 100, 96, 30
+N_VAL_MIN, N_VAL_MAX = 16, 50  # validation programs carved from the training ones
 
 
 def to_postfix(program: str) -> str:
@@ -91,54 +103,48 @@ def programs(n: int, seed: int, exclude: set[str] = frozenset(), depth: int = 3)
     return out
 
 
-def encode(rows: list[str]) -> torch.Tensor:
-    width = max(len(r) for r in rows)
+def encode(rows: list[str], width: int | None = None) -> torch.Tensor:
+    """Character indices, padded with ``PAD`` to ``width`` (default: the longest row)."""
+    width = max(len(r) for r in rows) if width is None else width
     return torch.tensor([[INDEX[c] for c in r] + [INDEX[PAD]] * (width - len(r)) for r in rows])
 
 
-def train(model: Transformer, sources: list[str], targets: list[str], cfg: dict, seed: int) -> int:
-    """Minibatch AdamW on next-character cross-entropy over the output part (after the separator)."""
-    rows = [f"{s}{SEP}{t}{END}" for s, t in zip(sources, targets, strict=True)]
-    x = encode(rows)
+def rows(sources: list[str], targets: list[str]) -> list[str]:
+    return [f"{s}{SEP}{t}{END}" for s, t in zip(sources, targets, strict=True)]
+
+
+def examples(sources: list[str], targets: list[str], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, next-character labels) of ``source | target $`` rows padded to ``width`` characters;
+    only the output and the end marker are scored (labels ``IGNORE`` on the source and the padding)."""
+    x = encode(rows(sources, targets), width)
     labels = x.clone()
-    for i, s in enumerate(sources):  # loss only on the output and the end marker
-        labels[i, : len(s) + 1] = -100
-    labels[x == INDEX[PAD]] = -100
-    steps, batch = int(cfg["steps"]), min(int(cfg["batch"]), len(rows))
-    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=0.01, foreach=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        idx = torch.randint(len(rows), (batch,), generator=gen)
-        logits = model(x[idx, :-1])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, len(VOCAB)), labels[idx, 1:].reshape(-1),
-                                                 ignore_index=-100)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-    return steps
+    for i, s in enumerate(sources):
+        labels[i, : len(s) + 1] = IGNORE
+    labels[x == INDEX[PAD]] = IGNORE
+    return x[:, :-1], labels[:, 1:]
 
 
 def decode(model: Transformer, sources: list[str], allowed) -> tuple[list[str], float, float]:
     """Batched greedy decoding; ``allowed(output_so_far)`` → set of characters (``"$"`` = end) or None
-    for no constraint. Returns outputs, the mean forbidden mass along the path, seconds taken."""
+    for no constraint. Returns outputs, the mean forbidden mass along the path, seconds taken.
+    The model runs on its device; each step's next-character distributions come back to the CPU,
+    where the grammar's masks are applied row by row."""
     start = time.perf_counter()
-    outs, done = [""] * len(sources), [False] * len(sources)
+    device = next(model.parameters()).device
+    outs = [""] * len(sources)
+    active = list(range(len(sources)))
     masses: list[float] = []
     for _ in range(MAX_OUT):
-        rows = [f"{s}{SEP}{o}" for s, o in zip(sources, outs, strict=True)]
-        lengths = [len(r) for r in rows]
+        batch = [f"{sources[i]}{SEP}{outs[i]}" for i in active]
         with torch.no_grad():
-            logits = model(encode(rows))
-        last = logits[torch.arange(len(rows)), torch.tensor(lengths) - 1]
-        probs = torch.softmax(last, dim=-1)
+            logits = model(encode(batch).to(device))
+            last = logits[torch.arange(len(batch), device=device),
+                          torch.tensor([len(r) for r in batch], device=device) - 1]
+            probs = torch.softmax(last, dim=-1).cpu()
         probs[:, INDEX[PAD]] = 0.0
         probs[:, INDEX[SEP]] = 0.0
-        for i in range(len(rows)):
-            if done[i]:
-                continue
-            p = probs[i].clone()
+        still = []
+        for p, i in zip(probs, active, strict=True):
             ok = allowed(outs[i]) if allowed else None
             if ok is not None:
                 mask = torch.zeros_like(p)
@@ -146,11 +152,11 @@ def decode(model: Transformer, sources: list[str], allowed) -> tuple[list[str], 
                 masses.append(float((p * (1 - mask)).sum()))
                 p = p * mask
             c = VOCAB[int(p.argmax())]
-            if c == END:
-                done[i] = True
-            else:
+            if c != END:
                 outs[i] += c
-        if all(done):
+                still.append(i)
+        active = still
+        if not active:
             break
     return outs, float(np.mean(masses)) if masses else 0.0, time.perf_counter() - start
 
@@ -176,60 +182,111 @@ def masked_probability(next_probs, valid: set[str], target: str) -> tuple[float,
     return p_string(target, True), p_string(target, False) / sum(p_string(v, False) for v in valid)
 
 
-def trained(c: dict, n: int, seed: int) -> tuple[Transformer, list[str], int]:
-    """The trial's model trained on ``n`` programs (its output form from ``c``), the training
-    programs and the steps taken: everything a trial does before decoding."""
-    depth = int(c["depth_programs"])
-    train_programs = programs(n, seed, depth=depth)
-    targets = [to_prefix(p) for p in train_programs] if c["output"] == "actions" else train_programs
-    torch.manual_seed(seed)
-    model = Transformer(len(VOCAB), len(VOCAB), int(c["width"]), int(c["depth"]), int(c["heads"]), "learned",
-                        MAX_LEN)
-    steps = train(model, [to_postfix(p) for p in train_programs], targets, c, seed)
-    model.eval()
-    return model, train_programs, steps
+@dataclass(frozen=True, kw_only=True)
+class Split:
+    """A seed's programs: ``n`` drawn for training, the first fifth (16 to 50) held out as validation
+    (less any that also occur among the rest: like the test programs, validation programs are never
+    trained on), and ``N_TEST`` test programs disjoint from all ``n``."""
+
+    train: list[str]
+    val: list[str]
+    test: list[str]
+
+    @classmethod
+    def draw(cls, n: int, seed: int, depth: int) -> Split:
+        drawn = programs(n, seed, depth=depth)
+        n_val = min(N_VAL_MAX, max(N_VAL_MIN, n // 5))
+        train = drawn[n_val:]
+        seen = set(train)
+        val = [p for p in drawn[:n_val] if p not in seen]
+        if not train or not val:
+            raise ValueError(f"grammar: {n} training programs leave no training or no validation programs")
+        return cls(train=train, val=val, test=programs(N_TEST, seed + 10_000, exclude=set(drawn), depth=depth))
 
 
-def evaluate(trial: Trial, model: Transformer, train_programs: list[str], steps: int) -> TrialOutput:
-    """Decode the seed's test programs and the stdlib's programs as the trial's contender does; score."""
-    c = trial.config
-    depth = int(c["depth_programs"])
-    test_programs = programs(N_TEST, trial.seed + 10_000, exclude=set(train_programs), depth=depth)
+def targets(c: dict, programs_: list[str]) -> list[str]:
+    """What the trial's model writes for each program: its AST actions or its infix text."""
+    return [to_prefix(p) for p in programs_] if c["output"] == "actions" else list(programs_)
+
+
+def model_key(trial: Trial) -> tuple:
+    """Trials with equal model keys use one trained model (free and constrained tokens decoding)."""
+    return trial.seed, json.dumps(dict(trial.tuned), sort_keys=True)
+
+
+def train_models(trials: list[Trial]) -> tuple[dict[tuple, Trained | Diverged], dict[int, Split]]:
+    """One model per model key of ``trials`` (one contender's output form, any seeds and tuned options),
+    trained as one batched model by the shared trainer; and each seed's programs."""
+    c = trials[0].config
+    firsts = {model_key(t): t for t in trials}
+    splits = {t.seed: Split.draw(int(t.x), t.seed, int(c["depth_programs"])) for t in firsts.values()}
+    sources = {seed: ([to_postfix(p) for p in sp.train], [to_postfix(p) for p in sp.val]) for seed, sp in splits.items()}
+    width = max(len(r) for seed, sp in splits.items()
+                for r in rows(sources[seed][0] + sources[seed][1], targets(c, sp.train + sp.val)))
+    members = [Member(seed=t.seed, train=examples(sources[t.seed][0], targets(c, splits[t.seed].train), width),
+                      val=examples(sources[t.seed][1], targets(c, splits[t.seed].val), width),
+                      cfg=TrainConfig.from_options(t.config)) for t in firsts.values()]
+    build = partial(Transformer, len(VOCAB), len(VOCAB), int(c["width"]), int(c["depth"]), int(c["heads"]),
+                    "learned", MAX_LEN)
+    fitted = fit(build, token_loss, members, device=trials[0].device)
+    models = {}
+    for key, r in zip(firsts, fitted, strict=True):
+        if isinstance(r, Trained):
+            r.model.eval()
+            models[key] = (r, width - 1)
+        else:
+            models[key] = r
+    return models, splits
+
+
+def scores(model: Transformer, programs_: list[str], c: dict, *, mass: bool = True) -> dict[str, float]:
+    """Decode ``programs_`` (from postfix) as the trial's contender does and score the outputs.
+    ``masked_mass`` of the free tokens model (if ``mass``): what masking would have removed along its
+    own path, on the first ``N_MASS`` programs."""
     actions = c["output"] == "actions"
     constraint = prefix_allowed if actions else (allowed_next if c["constrained"] else None)
-    outs, masked, seconds = decode(model, [to_postfix(p) for p in test_programs], constraint)
-    if not c["constrained"] and not actions:  # what masking would have removed along the free path
-        masked = _forbidden_mass(model, test_programs[:N_MASS], outs[:N_MASS])
-    wrong, invalid = score(outs, test_programs, actions)
-    seen = set(train_programs)
-    real = [p for p in stdlib_programs(depth) if p not in seen]  # real programs, none trained on
-    real_outs, _, _ = decode(model, [to_postfix(p) for p in real], constraint)
-    real_wrong, _ = score(real_outs, real, actions)
-    tokens = sum(len(o) + 1 for o in outs)
-    params = n_params(model)
-    return TrialOutput(metrics={"semantic_error": (wrong + 0.5) / (N_TEST + 1), "invalid": invalid / N_TEST,
-                                "masked_mass": masked, "decode_ms_per_token": 1000 * seconds / tokens,
-                                "semantic_error_stdlib": (real_wrong + 0.5) / (len(real) + 1)},
-                       params=params, flops=training_flops(params, int(c["batch"]) * 40, steps), steps=steps)
+    outs, masked, seconds = decode(model, [to_postfix(p) for p in programs_], constraint)
+    if mass and not c["constrained"] and not actions:
+        masked = _forbidden_mass(model, programs_[:N_MASS], outs[:N_MASS])
+    wrong, invalid = score(outs, programs_, actions)
+    n = len(programs_)
+    return {"semantic_error": (wrong + 0.5) / (n + 1), "invalid": invalid / n, "masked_mass": masked,
+            "decode_ms_per_token": 1000 * seconds / sum(len(o) + 1 for o in outs)}
+
+
+def evaluate(trial: Trial, fitted: tuple[Trained, int], split: Split) -> TrialOutput:
+    """Decode the seed's test, validation and standard-library programs as the trial's contender does."""
+    c = trial.config
+    r, length = fitted
+    metrics = scores(r.model, split.test, c)
+    validation = scores(r.model, split.val, c)
+    seen = set(split.train)
+    real = [p for p in stdlib_programs(int(c["depth_programs"])) if p not in seen]  # real programs, none trained on
+    metrics["semantic_error_stdlib"] = scores(r.model, real, c, mass=False)["semantic_error"]
+    return TrialOutput(metrics=metrics, validation=validation, params=r.params,
+                       flops=r.flops(forward_flops(r.model, length)), steps=r.steps, converged=r.converged,
+                       curve=r.curve)
 
 
 def shared_training(trial: Trial) -> tuple:
-    """Batch key: the free and the constrained tokens model of one seed are the same trained weights
-    (they differ only at decoding), so they form one group and train once; every other trial is alone."""
-    c = dict(trial.config)
-    if c["output"] != "infix":
-        return ("alone", trial.key)
-    c.pop("constrained")
-    return ("infix", trial.task, trial.x, trial.seed, json.dumps(c, sort_keys=True, default=str))
+    """Batch key: every seed and tuned point of one contender at one scale trains as one batched model,
+    and the free and the constrained tokens trials (the same trained weights, decoded two ways) join one
+    group, so each (seed, learning rate) model is trained once for both."""
+    fixed = {k: v for k, v in trial.config.items() if k not in trial.tuned and k != "constrained"}
+    return trial.task, trial.x, json.dumps(fixed, sort_keys=True)
 
 
 def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
-    """Trials that share one trained model (:func:`shared_training`): train it once, decode per trial."""
-    model, train_programs, steps = trained(trials[0].config, int(trials[0].x), trials[0].seed)
+    """Trials of one output form at one scale (:func:`shared_training`): train each model once, decode per trial."""
+    models, splits = train_models(trials)
     outs: list[TrialOutput | Exception] = []
     for t in trials:
+        m = models[model_key(t)]
+        if isinstance(m, Diverged):
+            outs.append(DivergedError(m.reason))
+            continue
         try:
-            outs.append(evaluate(t, model, train_programs, steps))
+            outs.append(evaluate(t, m, splits[t.seed]))
         except (ValueError, LarkError) as exc:
             outs.append(exc)
     return outs
@@ -237,7 +294,10 @@ def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
 
 def run(trial: Trial) -> TrialOutput:
     """One trial: train, then decode and score."""
-    return evaluate(trial, *trained(trial.config, int(trial.x), trial.seed))
+    (out,) = run_batch([trial])
+    if isinstance(out, Exception):
+        raise out
+    return out
 
 
 def score(outs: list[str], truths: list[str], actions: bool) -> tuple[int, int]:
@@ -278,13 +338,15 @@ def _forbidden_mass(model: Transformer, programs_: list[str], outs: list[str]) -
     return float(np.mean(masses)) if masses else 0.0
 
 
+LR_QUICK, LR_FULL = (3e-3, 1e-2, 3e-2), (3e-4, 1e-3, 3e-3)
+
 STUDY = Study(
     name="grammar",
     claim="Encode the programming language itself into the training.",
     question="Translating programs from postfix, does a model that writes grammar actions (AST) or decodes under "
              "the grammar beat a plain character-level model in semantic accuracy, and how much more data does "
              "the plain model need?",
-    version="2",
+    version="3",  # the fair-duel protocol: validation split, early stopping, a learning-rate grid per contender
     run=run,
     run_batch=run_batch,
     batch_key=shared_training,
@@ -293,24 +355,27 @@ STUDY = Study(
                 "postfix; 100 disjoint test programs (generated)"),),
     contenders=(
         Contender(name="tokens", role="generic", description="character-level transformer, free greedy decoding",
-                  options={"output": "infix", "constrained": False}),
+                  options={"output": "infix", "constrained": False}, tune={"lr": LR_FULL}),
         Contender(name="ast-actions", role="structured", description="the same transformer writing AST actions in "
-                  "prefix order, arity-checked", options={"output": "actions", "constrained": False}),
+                  "prefix order, arity-checked", options={"output": "actions", "constrained": False},
+                  tune={"lr": LR_FULL}),
         Contender(name="constrained", role="reference", description="the tokens model decoded under lark's "
-                  "interactive parser (grammar masking)", options={"output": "infix", "constrained": True}),
+                  "interactive parser (grammar masking)", options={"output": "infix", "constrained": True},
+                  tune={"lr": LR_FULL}),  # the tokens grid: each (seed, lr) model is shared with the tokens trials
     ),
-    axis=Axis(name="n_train", label="training programs", unit="programs"),
+    axis=Axis(name="n_train", label="training programs", unit="programs", kind="data"),
     secondary=Axis(name="width", label="model width (d_model)", unit="units", kind="width"),
     metric="semantic_error",
     metrics=("semantic_error", "invalid", "masked_mass", "decode_ms_per_token", "semantic_error_stdlib"),
     budgets={
         "quick": Budget(grid={"postfix-to-infix": log_grid(64, 4096, 5)}, seeds=3,
-                        options={"width": 32, "depth": 2, "heads": 2, "steps": 200, "batch": 32, "lr": 5e-3,
-                                 "depth_programs": 2},
-                        secondary={"postfix-to-infix": (8, 16, 32, 64)}),
+                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 300,
+                                 "eval_every": 20, "patience": 5, "weight_decay": 0.01, "depth_programs": 2},
+                        secondary={"postfix-to-infix": (8, 16, 32, 64)},
+                        tune={c: {"lr": LR_QUICK} for c in ("tokens", "ast-actions", "constrained")}),
         "full": Budget(grid={"postfix-to-infix": log_grid(64, 65536, 8)}, seeds=10,
-                       options={"width": 128, "depth": 4, "heads": 4, "steps": 5000, "batch": 128, "lr": 1e-3,
-                                "depth_programs": 3},
+                       options={"width": 128, "depth": 4, "heads": 4, "batch_size": 128, "max_steps": 30000,
+                                "eval_every": 100, "patience": 10, "weight_decay": 0.01, "depth_programs": 3},
                        secondary={"postfix-to-infix": (32, 64, 128, 256, 512)}),
     },
     references=("Park et al. 2024, NeurIPS (grammar-aligned decoding)", "Yin & Neubig 2017, ACL (AST actions)",

@@ -13,7 +13,12 @@ local-rule
     y_i = (x_{i−1} + x_i) mod V: a local rule applied along the sequence (i ≥ 1).
 
 Tokens are uniform over V = 10 symbols; a seed draws the training and test sequences and the
-initial weights. Axes: training sequences (main) and model width (secondary: d_model, swept at the
+initial weights. A fifth of the training sequences (at least 4) is held out as the validation split
+that stops training early and selects each contender's learning rate; its 2L sequences, for the
+validation value of ``error_2l``, join pairs of validation sequences (still training data, never the
+test set). Training: the shared trainer (:func:`bitterlab.train.trainer.fit`; AdamW, minibatches,
+early stopping with patience, best weights restored), every learning rate of the grid and every seed
+of one contender at one scale trained as one batched model. Axes: training sequences (main) and model width (secondary: d_model, swept at the
 largest training set, on copy-back at the quick budget and on both tasks at the full one).
 Metrics: token error rate at length L and at 2L (main), each as (errors + ½)/(scored tokens + 1)
 so that a perfect score stays positive for the log–log fit.
@@ -26,14 +31,17 @@ extrapolate.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
+from bitterlab.engine.run import Diverged
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
-from bitterlab.train.mlp import n_params, training_flops
-from bitterlab.train.transformer import Transformer
+from bitterlab.train.trainer import Member, Trained, TrainConfig, fit
+from bitterlab.train.transformer import IGNORE, Transformer, forward_flops, token_loss
 
-VOCAB, IGNORE, N_TEST = 10, -100, 256
+VOCAB, N_TEST = 10, 256
 OFFSET = {"copy-back": 3, "local-rule": 1}
 
 
@@ -54,58 +62,84 @@ def sequences(n: int, length: int, rng: np.random.Generator) -> np.ndarray:
     return rng.integers(0, VOCAB, size=(n, length))
 
 
+def split(n: int, length: int, seed: int) -> dict[str, np.ndarray]:
+    """A seed's sequences: ``n`` for training, of which the first fifth (at least 4) is the validation
+    split, and the test sets at L and 2L (drawn first, so they do not depend on ``n``)."""
+    rng = np.random.default_rng([seed, 606])
+    test_l, test_2l = sequences(N_TEST, length, rng), sequences(N_TEST, 2 * length, rng)
+    x = sequences(n, length, rng)
+    n_val = max(4, n // 5)
+    if n - n_val < 1:
+        raise ValueError(f"positions: {n} training sequences leave none after the {n_val} of validation")
+    return {"train": x[n_val:], "val": x[:n_val], "test_l": test_l, "test_2l": test_2l}
+
+
+def doubled(x: np.ndarray) -> np.ndarray:
+    """2L sequences made of pairs of L sequences (each with the next, cyclically)."""
+    return np.concatenate([x, np.roll(x, -1, axis=0)], axis=1)
+
+
 def error_rate(model: Transformer, task: str, x: np.ndarray) -> float:
     """(errors + ½)/(scored tokens + 1) of the greedy prediction."""
     y = targets(task, x)
+    device = next(model.parameters()).device
     with torch.no_grad():
-        pred = model(torch.as_tensor(x)).argmax(-1).numpy()
+        pred = model(torch.as_tensor(x, device=device)).argmax(-1).cpu().numpy()
     scored = y != IGNORE
     return float((np.sum(pred[scored] != y[scored]) + 0.5) / (scored.sum() + 1))
 
 
-def train(task: str, x: np.ndarray, cfg: dict, positions: str, seed: int) -> tuple[Transformer, int]:
-    """Minibatch Adam (cosine-decayed) on token cross-entropy; returns the model and the steps taken."""
-    length = x.shape[1]
-    model = Transformer(VOCAB, VOCAB, int(cfg["width"]), int(cfg["depth"]), int(cfg["heads"]), positions,
-                        max_len=2 * length)
-    steps, batch = int(cfg["steps"]), int(cfg["batch"])
-    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=0.01, foreach=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    xt, yt = torch.as_tensor(x), torch.as_tensor(targets(task, x))
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        idx = torch.randint(len(xt), (min(batch, len(xt)),), generator=gen)
-        logits = model(xt[idx])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), yt[idx].reshape(-1), ignore_index=IGNORE)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-    return model, steps
+def errors(model: Transformer, task: str, x_l: np.ndarray, x_2l: np.ndarray) -> dict[str, float]:
+    return {"error_2l": error_rate(model, task, x_2l), "error_l": error_rate(model, task, x_l)}
+
+
+def member(task: str, seed: int, data: dict[str, np.ndarray], cfg: TrainConfig) -> Member:
+    """The trainer's member of one seed's data: (tokens, targets) of its training and validation splits."""
+    def tensors(x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.as_tensor(x), torch.as_tensor(targets(task, x))
+
+    return Member(seed=seed, train=tensors(data["train"]), val=tensors(data["val"]), cfg=cfg)
+
+
+def output(trial: Trial, data: dict[str, np.ndarray], r: Trained) -> TrialOutput:
+    model = r.model.eval()
+    length = data["train"].shape[1]
+    return TrialOutput(metrics=errors(model, trial.task, data["test_l"], data["test_2l"]),
+                       validation=errors(model, trial.task, data["val"], doubled(data["val"])),
+                       params=r.params, flops=r.flops(forward_flops(model, length)), steps=r.steps,
+                       converged=r.converged, curve=r.curve)
+
+
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """Trials of one contender at one scale (any seeds and learning rates): one batched model."""
+    c = trials[0].config
+    length = int(c["length"])
+    data = [split(int(t.x), length, t.seed) for t in trials]
+    build = partial(Transformer, VOCAB, VOCAB, int(c["width"]), int(c["depth"]), int(c["heads"]), c["positions"],
+                    2 * length)
+    members = [member(t.task, t.seed, d, TrainConfig.from_options(t.config)) for t, d in zip(trials, data)]
+    fitted = fit(build, token_loss, members, device=trials[0].device)
+    return [output(t, d, r) if isinstance(r, Trained) else Diverged(r.reason)
+            for t, d, r in zip(trials, data, fitted, strict=True)]
 
 
 def run(trial: Trial) -> TrialOutput:
-    c = trial.config
-    length = int(c["length"])
-    rng = np.random.default_rng([trial.seed, 606])
-    test_l, test_2l = sequences(N_TEST, length, rng), sequences(N_TEST, 2 * length, rng)
-    x = sequences(int(trial.x), length, rng)
-    model, steps = train(trial.task, x, c, c["positions"], trial.seed)
-    model.eval()
-    params = n_params(model)
-    return TrialOutput(metrics={"error_2l": error_rate(model, trial.task, test_2l),
-                                "error_l": error_rate(model, trial.task, test_l)},
-                       params=params, flops=training_flops(params, min(int(c["batch"]), int(trial.x)) * length, steps),
-                       steps=steps)
+    (out,) = run_batch([trial])
+    if isinstance(out, Exception):
+        raise out
+    return out
 
+
+LR_QUICK, LR_FULL = (3e-3, 1e-2, 3e-2), (3e-4, 1e-3, 3e-3)
 
 STUDY = Study(
     name="positions",
     claim="No one tries to learn shift covariance anymore.",
     question="On shift-covariant sequence tasks, does a transformer with learned absolute positions generalise "
              "to twice the trained length as well as one with RoPE, as training examples grow?",
-    version="1",  # the secondary axis adds trials; the main sweep's keys are unchanged
+    version="2",  # the fair-duel protocol: validation split, early stopping, a learning-rate grid per contender
     run=run,
+    run_batch=run_batch,
     tasks=(
         Task(name="copy-back", description="y_i = x_{i−3} over 10 symbols; train length 16, test 16 and 32 "
              "(generated)", options={"length": 16}),
@@ -114,22 +148,25 @@ STUDY = Study(
     ),
     contenders=(
         Contender(name="learned-abs", role="generic", description="learned absolute position embeddings",
-                  options={"positions": "learned"}),
+                  options={"positions": "learned"}, tune={"lr": LR_FULL}),
         Contender(name="rope", role="structured", description="rotary position embedding (relative by construction)",
-                  options={"positions": "rope"}),
+                  options={"positions": "rope"}, tune={"lr": LR_FULL}),
         Contender(name="nope", role="reference", description="no positional encoding (causal mask only)",
-                  options={"positions": "none"}),
+                  options={"positions": "none"}, tune={"lr": LR_FULL}),
     ),
-    axis=Axis(name="n_train", label="training sequences", unit="sequences"),
+    axis=Axis(name="n_train", label="training sequences", unit="sequences", kind="data"),
     secondary=Axis(name="width", label="model width (d_model)", unit="units", kind="width"),
     metric="error_2l",
     metrics=("error_2l", "error_l"),
     budgets={
-        "quick": Budget(grid={t: log_grid(16, 1024, 5) for t in ("copy-back", "local-rule")}, seeds=3,
-                        options={"width": 32, "depth": 2, "heads": 2, "steps": 150, "batch": 32, "lr": 5e-3},
-                        secondary={"copy-back": (8, 16, 32, 64)}),
+        "quick": Budget(grid={t: log_grid(16, 1024, 5) for t in ("copy-back", "local-rule")}, seeds=5,
+                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 300,
+                                 "eval_every": 20, "patience": 5, "weight_decay": 0.01},
+                        secondary={"copy-back": (8, 16, 32, 64)},
+                        tune={c: {"lr": LR_QUICK} for c in ("learned-abs", "rope", "nope")}),
         "full": Budget(grid={t: log_grid(16, 16384, 8) for t in ("copy-back", "local-rule")}, seeds=10,
-                       options={"width": 128, "depth": 4, "heads": 4, "steps": 4000, "batch": 64, "lr": 1e-3},
+                       options={"width": 128, "depth": 4, "heads": 4, "batch_size": 64, "max_steps": 20000,
+                                "eval_every": 100, "patience": 10, "weight_decay": 0.01},
                        secondary={t: (32, 64, 128, 256, 512) for t in ("copy-back", "local-rule")}),
     },
     references=("Kazemnejad et al. 2023, NeurIPS (NoPE; length generalisation)", "Press, Smith & Lewis 2022, ICLR "

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 POSITIONS = ("learned", "rope", "none")
+IGNORE = -100  # label of a position that is not scored (PyTorch's ``ignore_index`` convention)
 
 
 def rope_angles(length: int, dim: int, base: float = 10000.0, *,
@@ -100,3 +101,23 @@ class Transformer(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.head(self.ln(h))
+
+
+def token_loss(forward, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Per-sequence mean cross-entropy of next-token labels, for :func:`bitterlab.train.trainer.fit`:
+    ``batch`` is (tokens (B, n), labels (B, n)), labels ``IGNORE`` where not scored; returns (B,).
+    Written with ``log_softmax``/``gather`` (no ``ignore_index``) so that it batches under ``vmap``."""
+    tokens, labels = batch
+    logp = torch.log_softmax(forward(tokens), dim=-1)  # (B, n, V)
+    scored = labels != IGNORE
+    nll = -logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (B, n)
+    return (nll * scored).sum(-1) / scored.sum(-1).clamp(min=1)
+
+
+def forward_flops(model: Transformer, length: int) -> float:
+    """Forward FLOPs of one sequence of ``length`` tokens: 2 · params · length for the weight matmuls
+    (embedding lookups counted as if dense, a small overestimate) plus 4 · length² · width per block for
+    q kᵀ and the attention-weighted sum of values (Kaplan et al. 2020, Table 1, full square counted)."""
+    params = sum(p.numel() for p in model.parameters())
+    width = model.embed.weight.shape[1]
+    return 2.0 * params * length + 4.0 * len(model.blocks) * length**2 * width
