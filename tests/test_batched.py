@@ -9,26 +9,13 @@ from bitterlab.studies.seasonal import STUDY
 from bitterlab.study import expand
 from bitterlab.train.batched import Diverging, fit_regressors
 from bitterlab.train.mlp import FitConfig, fit_regressor
+from protocol_checks import tiny
 from toy import study as toy_study
 
 
-def _tiny(dtype="float64", steps=120, seeds=3):
-    quick = STUDY.budgets["quick"]
-    options = {**quick.options, "dtype": dtype, "steps": steps, "width": 16}
-    return dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(quick, seeds=seeds, options=options)})
-
-
-@pytest.mark.parametrize("task", ["synthetic", "elecdemand"])
-@pytest.mark.parametrize("contender", ["relu-mlp", "fourier-mlp"])
-def test_batched_trials_equal_one_by_one_in_float64(task, contender):
-    trials = [t for t in expand(_tiny(), "quick") if t.task == task and t.contender == contender
-              and t.x == min(STUDY.budgets["quick"].grid[task])]
-    one, many = [run_trial(t) for t in trials], run_group(trials)
-    assert [r.key for r in one] == [r.key for r in many]
-    for a, b in zip(one, many, strict=True):
-        assert b.status == "ok" and (a.params, a.flops, a.steps) == (b.params, b.flops, b.steps)
-        for k in a.metrics:
-            assert b.metrics[k] == pytest.approx(a.metrics[k], rel=1e-9)
+def _tiny(dtype="float32", seeds=2):
+    return tiny(STUDY, {"width": 8, "depth": 1, "batch_size": 256, "max_steps": 40, "eval_every": 10, "patience": 2,
+                        "dtype": dtype}, seeds=seeds)
 
 
 def _data(k, rng, n=64):
@@ -77,7 +64,7 @@ def test_a_batch_that_raises_falls_back_to_one_by_one():
 
 
 def test_a_batched_sweep_stores_one_row_per_trial(tmp_path):
-    trials = [t for t in expand(_tiny(dtype="float32", steps=20), "quick") if t.x <= 336]
+    trials = [t for t in expand(_tiny(), "quick") if t.x <= 336]
     with Store(tmp_path / "r.duckdb") as store:
         summary = run_study(trials, store, InlineExecutor(batch=True))
         assert summary.ran == len(trials) and summary.failed == 0

@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 
 from bitterlab.engine import run_trial
-from bitterlab.studies.seasonal import (ELEC_PERIODS, STUDY, elecdemand, features, load_task, synthetic_series)
+from bitterlab.studies.seasonal import (ELEC_PERIODS, STUDY, VAL_TAIL, elecdemand, features, load_task, prepare,
+                                        synthetic_series)
 from bitterlab.study import expand
+from protocol_checks import assert_batched_equals_one_by_one, assert_protocol_result, assert_tuned_verdict, tiny
 
 
 def test_elecdemand_is_the_real_table_with_rebuilt_timestamps():
@@ -46,24 +48,58 @@ def test_fourier_features_repeat_with_their_period():
     assert features(df, **{**norm, "periods": ()}).shape == (1000, 3)
 
 
-@pytest.mark.parametrize("task", ["synthetic", "elecdemand"])
-def test_both_contenders_train_on_a_tiny_size_and_are_deterministic(task):
-    tiny = dataclasses.replace(STUDY, budgets={"quick": dataclasses.replace(
-        STUDY.budgets["quick"], options={"width": 8, "depth": 1, "steps": 60, "lr": 1e-2})})
-    trials = [t for t in expand(tiny, "quick", seeds=1) if t.task == task and t.x == min(
-        STUDY.budgets["quick"].grid[task])]
+TINY = {"width": 8, "depth": 1, "batch_size": 256, "max_steps": 300, "eval_every": 10, "patience": 5}
+
+
+@pytest.mark.parametrize(("task", "x"), [("synthetic", 768), ("elecdemand", 336)])
+def test_both_contenders_train_on_a_tiny_size_beat_the_window_mean_and_are_deterministic(task, x):
+    trials = [t for t in expand(tiny(STUDY, TINY), "quick", seeds=1) if t.task == task and t.x == x
+              and t.tuned["lr"] == 1e-2]
     assert {t.contender for t in trials} == {"relu-mlp", "fourier-mlp"}
+    train, _ = load_task(task, int(x), STUDY.task(task).options["horizon"], seed=0)
+    mean_guess = float(train["demand"].std())  # the in-window RMSE of predicting the window's mean
     for t in trials:
         r, again = run_trial(t), run_trial(t)
-        assert r.status == "ok", r.reason
-        assert r.metrics == again.metrics
-        assert set(r.metrics) == set(STUDY.metrics)
-        assert r.params > 0 and r.flops > 0
-        assert r.flops % (6 * r.params * r.steps) == 0  # 6 · params · examples · steps
+        assert_protocol_result(r, STUDY)
+        assert (r.metrics, r.validation, r.steps) == (again.metrics, again.validation, again.steps)
+        assert r.flops % (6 * r.params) == 0  # 3 × (2 · params) per example seen
+        if t.contender == "fourier-mlp":  # the cycles are in its features: it fits them and carries them on
+            assert max(r.metrics.values()) < 0.5 * mean_guess
+        else:  # the ReLU net learns little of the cycles from time and temperature (as at the quick budget)
+            assert r.metrics["in_window_rmse"] < mean_guess
+
+
+def test_validation_is_carved_from_the_window_and_the_tail_validates_the_forecast():
+    trial = next(t for t in expand(STUDY, "quick") if t.task == "synthetic" and t.x == 384)
+    prep = prepare(trial)
+    window, _ = load_task("synthetic", 384, 168, trial.seed)
+    tail, inside_val = prep.val_parts["forecast_rmse"], prep.val_parts["in_window_rmse"]
+    assert tail["t"].tolist() == window["t"].iloc[-len(tail):].tolist()  # the window's last steps
+    assert len(tail) == round(VAL_TAIL * 384)
+    fitted_t = set((prep.member.train[0][:, 0].numpy() * prep.norm["t_scale"] + prep.norm["t_center"]).round(6))
+    test_t = set(prep.parts["in_window_rmse"]["t"]) | set(prep.parts["forecast_rmse"]["t"])
+    val_t = set(tail["t"]) | set(inside_val["t"])
+    assert not (fitted_t & val_t) and not (fitted_t & test_t) and not (val_t & test_t)
+    assert max(fitted_t) < tail["t"].min() and len(prep.member.val[0]) == len(tail) + len(inside_val)
+
+
+def test_batched_trials_equal_one_by_one_in_float64():
+    study = tiny(STUDY, {**TINY, "dtype": "float64"}, seeds=2)
+    for contender in ("relu-mlp", "fourier-mlp"):
+        assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "elecdemand"
+                                          and t.contender == contender and t.x == 336])
+
+
+def test_a_tiny_tuned_run_selects_a_learning_rate_per_window(tmp_path):
+    study = tiny(STUDY, TINY, grid={"synthetic": (96, 192, 384, 768, 1536)}, seeds=2)
+    (v,) = assert_tuned_verdict(study, tmp_path)
+    assert {p["x"] for p in v["selected"]["relu-mlp"]} == {96, 192, 384, 768, 1536}
 
 
 def test_quick_budget_declares_enough_points_and_seeds():
     quick = STUDY.budgets["quick"]
-    assert quick.seeds >= 3
+    assert quick.seeds >= 5 and STUDY.axis.kind == "data"
+    for c in STUDY.contenders:
+        assert len(c.tune["lr"]) >= 3 and "lr" not in quick.options
     for grid in quick.grid.values():
         assert len(grid) >= 5 and max(grid) / min(grid) >= 10 ** 1.5

@@ -14,7 +14,10 @@ Gaussian smoothing (reference)
     t'_k ∝ Σ_j t_j exp(−(k−j)²/2σ²) — the hack people use to give KL a sense of distance (label
     distribution learning, Geng 2016; Gao et al. 2017).
 
-Metrics (lower is better), on held-out examples:
+Training is the shared trainer's (AdamW, minibatches, early stopping on the contender's own loss on
+a validation split — a random 20 % of the training examples — with the best weights restored); each
+contender's learning rate is tuned on that split. Metrics (lower is better), on the seed's held-out
+test examples and on the validation split:
 
 expected_abs_error (main)
     W1 in bin units between the prediction and the observed target, Σ_k |P_k − T_k|; for a one-hot
@@ -56,11 +59,16 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+import torch
+
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
-from bitterlab.train import FitConfig
-from bitterlab.train.distributional import fit_distribution, predict_distribution
+from bitterlab.train.distributional import distribution_loss, predict_distribution
+from bitterlab.train.mlp import mlp
+from bitterlab.train.outputs import failure, run_alone, trial_output
+from bitterlab.train.trainer import Member, TrainConfig, Trained, fit
 
 N_TEST = 3000
+VAL_SHARE = 0.2  # share of the training examples held out as the validation split (never the test set)
 
 
 @dataclass(frozen=True)
@@ -150,32 +158,81 @@ def w1_bins(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.abs(np.cumsum(p, 1) - np.cumsum(q, 1)).sum(1)
 
 
-def run(trial: Trial) -> TrialOutput:
-    """Train the MLP with one contender's loss on x examples; score it on the seed's test set."""
+def scores(p: np.ndarray, target: np.ndarray, truth: np.ndarray | None) -> dict[str, float]:
+    """The study's metrics of predictions ``p`` against observed targets (and true conditionals, where known)."""
+    return {"expected_abs_error": float(w1_bins(p, target).mean()),
+            "bin_error": float(np.mean(p.argmax(1) != target.argmax(1))),
+            "w1_conditional": float(w1_bins(p, target if truth is None else truth).mean())}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    member: Member  # fitted on the training examples minus the validation split
+    data: Split
+    x_val: np.ndarray
+    t_val: np.ndarray  # observed validation targets (not smoothed)
+    truth_val: np.ndarray | None
+
+
+def prepare(trial: Trial) -> Prepared:
+    """The seed's split; a random ``VAL_SHARE`` of its training examples validates; the contender's
+    training targets (smoothed for the reference) for the rest."""
     c = trial.config
     data = load(trial.task, int(trial.x), trial.seed, int(c.get("bins", 10)))
     bins = data.t_train.shape[1]
+    order = np.random.default_rng([trial.seed, int(trial.x), 1017]).permutation(len(data.x_train))
+    n_val = max(2, round(VAL_SHARE * len(order)))
+    val, fit_idx = order[:n_val], order[n_val:]
     target = smooth(data.t_train, max(0.5, bins / 10)) if c["smoothing"] else data.t_train
-    cfg = FitConfig(width=int(c["width"]), depth=int(c["depth"]), steps=int(c["steps"]), lr=float(c["lr"]))
-    fitted = fit_distribution(data.x_train, target, c["loss"], cfg, device=trial.device)
-    p = predict_distribution(fitted, data.x_test, device=trial.device)
-    observed = w1_bins(p, data.t_test)
-    truth = data.truth_test if data.truth_test is not None else data.t_test
-    metrics = {"expected_abs_error": float(observed.mean()),
-               "bin_error": float(np.mean(p.argmax(1) != data.t_test.argmax(1))),
-               "w1_conditional": float(w1_bins(p, truth).mean())}
-    return TrialOutput(metrics=metrics, params=fitted.params, flops=fitted.flops, steps=fitted.steps)
+    cfg = TrainConfig.from_options(dict(c))
+    dtype = getattr(torch, cfg.dtype)
+
+    def tensors(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.as_tensor(data.x_train[idx], dtype=dtype, device=trial.device),
+                torch.as_tensor(target[idx], dtype=dtype, device=trial.device))
+
+    truth_val = true_conditional(data.x_train[val], bins) if trial.task == "synthetic" else None
+    return Prepared(member=Member(seed=trial.seed, train=tensors(fit_idx), val=tensors(val), cfg=cfg), data=data,
+                    x_val=data.x_train[val], t_val=data.t_train[val], truth_val=truth_val)
+
+
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """Trials of one contender, task, size and number of bins that differ by seed and learning rate,
+    trained as one batched model by the shared trainer (early stopping on the contender's own loss on
+    the validation split); scored on the seed's test set and on the validation split."""
+    preps = [prepare(t) for t in trials]
+    c, device = trials[0].config, trials[0].device
+    d, bins = preps[0].data.x_train.shape[1], preps[0].data.t_train.shape[1]
+    results = fit(lambda: mlp(d, int(c["width"]), int(c["depth"]), bins), distribution_loss(c["loss"]),
+                  [p.member for p in preps], device=device)
+    outs: list[TrialOutput | Exception] = []
+    for p, r in zip(preps, results, strict=True):
+        if not isinstance(r, Trained):
+            outs.append(failure(r))
+            continue
+        test = scores(predict_distribution(r.model, p.data.x_test, device=device), p.data.t_test, p.data.truth_test)
+        val = scores(predict_distribution(r.model, p.x_val, device=device), p.t_val, p.truth_val)
+        outs.append(trial_output(r, test, val))
+    return outs
+
+
+def run(trial: Trial) -> TrialOutput:
+    """Train the MLP with one contender's loss on x examples; score it on the seed's test set."""
+    return run_alone(run_batch, trial)
 
 
 TASKS = ("synthetic", "movies", "insteval")
+LR_GRID = (3e-3, 1e-2, 3e-2)  # AdamW learning rates tried per contender (each selected on validation)
+FULL_LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
 STUDY = Study(
     name="metric-loss",
     claim="Friends don't let friends use KL for distributions over spaces with a natural metric.",
     question="Predicting a distribution over ordered bins, does a Wasserstein-type loss (squared EMD) beat "
              "cross-entropy in expected absolute error, and how much more data does cross-entropy need to match it?",
-    version="2",
+    version="3",
     run=run,
+    run_batch=run_batch,
     tasks=(
         Task(name="synthetic", description="x ~ N(0, I₄), labels from a known discretised-Gaussian conditional "
              "over K bins, K = 10 on the main axis (generated)", options={"bins": 10}),
@@ -186,22 +243,27 @@ STUDY = Study(
     ),
     contenders=(
         Contender(name="cross-entropy", role="generic", description="softmax MLP, cross-entropy (KL to the target)",
-                  options={"loss": "ce", "smoothing": False}),
+                  options={"loss": "ce", "smoothing": False}, tune={"lr": LR_GRID}),
         Contender(name="squared-emd", role="structured", description="the same MLP, squared EMD over the bins' CDFs "
-                  "(Hou et al. 2016)", options={"loss": "emd2", "smoothing": False}),
+                  "(Hou et al. 2016)", options={"loss": "emd2", "smoothing": False}, tune={"lr": LR_GRID}),
         Contender(name="gaussian-smoothing", role="reference", description="the same MLP, cross-entropy to a "
-                  "Gaussian-blurred target (σ = K/10 bins)", options={"loss": "ce", "smoothing": True}),
+                  "Gaussian-blurred target (σ = K/10 bins)", options={"loss": "ce", "smoothing": True},
+                  tune={"lr": LR_GRID}),
     ),
-    axis=Axis(name="n_train", label="training examples", unit="examples"),
+    axis=Axis(name="n_train", label="training examples", unit="examples", kind="data"),
     secondary=Axis(name="bins", label="number of bins", unit="bins", kind="condition"),
     metric="expected_abs_error",
     metrics=("expected_abs_error", "bin_error", "w1_conditional"),
     budgets={
-        "quick": Budget(grid={t: log_grid(64, 4096, 6) for t in TASKS}, seeds=3,
-                        options={"width": 64, "depth": 2, "steps": 200, "lr": 1e-2},
+        # minibatches of 256 (full batch below that); every size trains to early stopping, up to max_steps
+        "quick": Budget(grid={t: log_grid(64, 4096, 6) for t in TASKS}, seeds=5,
+                        options={"width": 64, "depth": 2, "batch_size": 256, "max_steps": 3000, "eval_every": 10,
+                                 "patience": 10},
                         secondary={"synthetic": (5, 10, 20, 40, 80)}),
         "full": Budget(grid={t: log_grid(64, 65536 if t == "insteval" else 8192, 9) for t in TASKS}, seeds=10,
-                       options={"width": 256, "depth": 3, "steps": 2000, "lr": 3e-3},
+                       options={"width": 256, "depth": 3, "batch_size": 256, "max_steps": 40000,
+                                "eval_every": 50, "patience": 20},
+                       tune={c: {"lr": FULL_LR_GRID} for c in ("cross-entropy", "squared-emd", "gaussian-smoothing")},
                        secondary={"synthetic": (5, 10, 20, 40, 80, 160)}),
     },
     references=("Frogner et al. 2015, NeurIPS (Wasserstein loss)", "Hou, Yu & Samaras 2016, arXiv:1611.05916 "

@@ -2,8 +2,11 @@
 
 Generic: a ReLU MLP on (standardised time, covariates). Structured: the same MLP whose inputs also
 hold Fourier features of the known periods, sin(2πkt/P) and cos(2πkt/P) for k = 1..K. Both are
-trained on a window of the series and scored inside the window (random 20 % of its points held
-out: interpolation) and on the horizon right after it (forecast: extrapolation in time).
+trained on a window of the series and scored inside the window (a random 20 % of its points held
+out: interpolation) and on the horizon right after it (forecast: extrapolation in time). The
+validation split comes from the window too: its last 15 % validates the forecast, a random 15 % of
+the rest the in-window error (:func:`prepare`). Training is the shared trainer's (AdamW, early
+stopping, best weights restored); each contender's learning rate is tuned on that validation.
 
 Anchor: Ziyin, Hartwig & Ueda (2020), "Neural networks fail to learn periodic functions and how to
 fix it", NeurIPS — a ReLU network is piecewise linear, so outside its training range its output is
@@ -30,12 +33,16 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from bitterlab.engine.run import Diverged
-from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
-from bitterlab.train import FitConfig, Fitted, fit_regressor, predict
-from bitterlab.train.batched import Diverging, fit_regressors
+import torch
 
-HOLDOUT = 0.2  # share of the window held out for the in-window (interpolation) error
+from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
+from bitterlab.train.mlp import mlp, predict
+from bitterlab.train.outputs import failure, run_alone, trial_output
+from bitterlab.train.trainer import Member, TrainConfig, Trained, fit
+
+HOLDOUT = 0.2  # random share of the window's fitting range held out for the in-window (interpolation) error
+VAL_TAIL = 0.15  # last share of the window: the validation of the forecast (never the horizon after it)
+VAL_SHARE = 0.15  # random share of the fitting range, after the held-out points: the in-window validation
 
 
 def synthetic_series(n: int, seed: int) -> pd.DataFrame:
@@ -109,73 +116,98 @@ def features(df: pd.DataFrame, *, t_center: float, t_scale: float, temp_mean: fl
 
 @dataclass(frozen=True)
 class Prepared:
-    """One trial's standardised training data and what scoring needs."""
+    """One trial's standardised training and validation data and what scoring needs."""
 
-    x: np.ndarray  # training inputs
-    y: np.ndarray  # standardised training targets
-    parts: dict[str, pd.DataFrame]  # metric name -> rows it is scored on
+    member: Member  # training inputs and standardised targets; validation: the window's tail and random points
+    parts: dict[str, pd.DataFrame]  # metric name -> the test rows it is scored on
+    val_parts: dict[str, pd.DataFrame]  # metric name -> the validation rows it is scored on
     norm: dict
     y_mean: float
     y_std: float
-    cfg: FitConfig
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    dtype = getattr(torch, cfg.dtype)
+    return torch.as_tensor(x, dtype=dtype, device=device), torch.as_tensor(y, dtype=dtype, device=device)
 
 
 def prepare(trial: Trial) -> Prepared:
-    """The window, its held-out points and the horizon after it; inputs and standardised targets."""
+    """Split the window in time and at random, then build the trainer's member.
+
+    The window's last ``VAL_TAIL`` validates the forecast (a forecast beyond the fitted range, as the
+    test horizon is; the test horizon starts where the window ends, so it begins that tail's length
+    after the last fitted point). In the range before the tail, a random ``HOLDOUT`` is the in-window
+    test, a random ``VAL_SHARE`` the in-window validation, and the rest is fitted. Early stopping
+    watches the whole validation split (tail and random points); nothing after the window is seen."""
     c = trial.config
     window, horizon = int(c["window"]), int(c["horizon"])
     train, future = load_task(trial.task, window, horizon, trial.seed)
-    rng = np.random.default_rng([trial.seed, window, 11])
-    held = rng.random(len(train)) < HOLDOUT
-    fit_part, inside = train[~held], train[held]
+    n_tail = max(1, round(VAL_TAIL * window))
+    head, tail = train.iloc[:-n_tail], train.iloc[-n_tail:]
+    u = np.random.default_rng([trial.seed, window, 11]).random(len(head))
+    inside, inside_val, fit_part = head[u < HOLDOUT], head[(u >= HOLDOUT) & (u < HOLDOUT + VAL_SHARE)], \
+        head[u >= HOLDOUT + VAL_SHARE]
     periods = tuple(tuple(p) for p in c["periods"]) if c["fourier"] else ()
     norm = dict(t_center=float(train["t"].mean()), t_scale=max(window / 2, 1.0),
                 temp_mean=float(fit_part["temperature"].mean()),
                 temp_std=float(fit_part["temperature"].std()) or 1.0, periods=periods)
     y = fit_part["demand"].to_numpy()
     y_mean, y_std = float(y.mean()), float(y.std()) or 1.0
-    cfg = FitConfig(width=int(c["width"]), depth=int(c["depth"]), steps=int(c["steps"]), lr=float(c["lr"]),
-                    dtype=str(c.get("dtype", "float32")))
-    return Prepared(x=features(fit_part, **norm), y=(y - y_mean) / y_std,
-                    parts={"forecast_rmse": future, "in_window_rmse": inside}, norm=norm, y_mean=y_mean,
-                    y_std=y_std, cfg=cfg)
+    val = pd.concat([tail, inside_val])
+    cfg = TrainConfig.from_options(dict(c))
+    member = Member(seed=trial.seed, cfg=cfg,
+                    train=_tensors(features(fit_part, **norm), (y - y_mean) / y_std, cfg, trial.device),
+                    val=_tensors(features(val, **norm), (val["demand"].to_numpy() - y_mean) / y_std, cfg,
+                                 trial.device))
+    return Prepared(member=member, parts={"forecast_rmse": future, "in_window_rmse": inside},
+                    val_parts={"forecast_rmse": tail, "in_window_rmse": inside_val}, norm=norm, y_mean=y_mean,
+                    y_std=y_std)
 
 
-def score(prep: Prepared, fitted: Fitted, device: str) -> TrialOutput:
-    """RMSE (GW or demand units) on the horizon and on the held-out points of the window."""
-    metrics = {}
-    for name, part in prep.parts.items():
-        pred = predict(fitted.model, features(part, **prep.norm), device=device) * prep.y_std + prep.y_mean
-        metrics[name] = float(np.sqrt(np.mean((pred - part["demand"].to_numpy()) ** 2)))
-    return TrialOutput(metrics=metrics, params=fitted.params, flops=fitted.flops, steps=fitted.steps)
+def rmse(prep: Prepared, trained: Trained, parts: dict[str, pd.DataFrame], device: str) -> dict[str, float]:
+    """RMSE (GW or demand units) of the trained model on each part."""
+    out = {}
+    for name, part in parts.items():
+        pred = predict(trained.model, features(part, **prep.norm), device=device) * prep.y_std + prep.y_mean
+        out[name] = float(np.sqrt(np.mean((pred - part["demand"].to_numpy()) ** 2)))
+    return out
+
+
+def squared_error(forward, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Per-example squared error of the standardised demand, (B,)."""
+    x, y = batch
+    return (forward(x).squeeze(-1) - y) ** 2
+
+
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """Trials of one contender and window that differ by seed and learning rate, trained as one batched
+    model by the shared trainer (the same numbers as :func:`run` up to float summation order)."""
+    preps = [prepare(t) for t in trials]
+    c, device = trials[0].config, trials[0].device
+    in_dim = preps[0].member.train[0].shape[1]
+    results = fit(lambda: mlp(in_dim, int(c["width"]), int(c["depth"])), squared_error, [p.member for p in preps],
+                  device=device)
+    return [failure(r) if not isinstance(r, Trained) else
+            trial_output(r, rmse(p, r, p.parts, device), rmse(p, r, p.val_parts, device))
+            for p, r in zip(preps, results, strict=True)]
 
 
 def run(trial: Trial) -> TrialOutput:
     """Train one contender on one window and score it inside the window and on the horizon."""
-    prep = prepare(trial)
-    return score(prep, fit_regressor(prep.x, prep.y, prep.cfg, device=trial.device), trial.device)
-
-
-def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
-    """The same trials, differing only by seed, trained as one batched model (same numbers as
-    :func:`run` up to float summation order)."""
-    preps = [prepare(t) for t in trials]
-    device = trials[0].device
-    fits = fit_regressors([p.x for p in preps], [p.y for p in preps], preps[0].cfg, [t.seed for t in trials],
-                          device=device)
-    return [Diverged(f"training loss is {f.loss} at step {f.step}") if isinstance(f, Diverging) else score(p, f, device)
-            for p, f in zip(preps, fits, strict=True)]
+    return run_alone(run_batch, trial)
 
 
 SYNTHETIC_PERIODS = ((24.0, 2), (168.0, 1))  # hours: daily (2 harmonics), weekly
 ELEC_PERIODS = ((48.0, 3), (336.0, 2), (17520.0, 1))  # half-hours: daily, weekly, annual
+LR_GRID = (1e-3, 3e-3, 1e-2)  # AdamW learning rates tried per contender (each selected on validation)
+FULL_LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
 STUDY = Study(
     name="seasonal",
     claim="A well-placed sin beats a ton of ReLUs for cyclical demand.",
     question="Does an MLP given Fourier features of the known periods forecast cyclical demand better "
              "than a plain ReLU MLP, and how much longer a history does the plain one need to match it?",
-    version="1",
+    version="2",
     run=run,
     run_batch=run_batch,
     tasks=(
@@ -188,18 +220,23 @@ STUDY = Study(
     ),
     contenders=(
         Contender(name="relu-mlp", role="generic", description="ReLU MLP on time, temperature, working day",
-                  options={"fourier": False}),
+                  options={"fourier": False}, tune={"lr": LR_GRID}),
         Contender(name="fourier-mlp", role="structured",
-                  description="the same MLP plus sin/cos features of the known periods", options={"fourier": True}),
+                  description="the same MLP plus sin/cos features of the known periods", options={"fourier": True},
+                  tune={"lr": LR_GRID}),
     ),
-    axis=Axis(name="window", label="training window (time steps)", unit="steps"),
+    axis=Axis(name="window", label="training window (time steps)", unit="steps", kind="data"),
     metric="forecast_rmse",
     metrics=("forecast_rmse", "in_window_rmse"),
     budgets={
+        # minibatches of 256 (full batch below that); every window trains to early stopping, up to max_steps
         "quick": Budget(grid={"synthetic": log_grid(96, 3072, 6), "elecdemand": log_grid(336, 10752, 6)},
-                        seeds=3, options={"width": 64, "depth": 2, "steps": 500, "lr": 1e-2}),
+                        seeds=5, options={"width": 64, "depth": 2, "batch_size": 256, "max_steps": 4000,
+                                          "eval_every": 20, "patience": 10}),
         "full": Budget(grid={"synthetic": log_grid(48, 6144, 8), "elecdemand": log_grid(168, 16800, 8)},
-                       seeds=10, options={"width": 128, "depth": 3, "steps": 3000, "lr": 3e-3}),
+                       seeds=10, options={"width": 128, "depth": 3, "batch_size": 256, "max_steps": 40000,
+                                          "eval_every": 50, "patience": 20},
+                       tune={c: {"lr": FULL_LR_GRID} for c in ("relu-mlp", "fourier-mlp")}),
     },
     references=("Ziyin, Hartwig & Ueda 2020, NeurIPS (Prop. 1: ReLU nets extrapolate linearly)",
                 "Hyndman & Athanasopoulos, fpp2 (elecdemand data)"),

@@ -1,5 +1,6 @@
-"""An MLP that predicts a distribution over K ordered bins, trained by full-batch Adam on a chosen
-loss between the predicted softmax and target distributions (shared model piece).
+"""An MLP that predicts a distribution over K ordered bins (softmax outputs), and the per-example
+losses between the predicted softmax and target distributions it is trained on by the shared
+trainer (:mod:`bitterlab.train.trainer`) — shared model pieces.
 
 Losses (rows of ``target`` sum to 1):
 
@@ -11,40 +12,35 @@ Losses (rows of ``target`` sum to 1):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
-
-from bitterlab.geometry.losses import w1_ordinal
-from bitterlab.train.mlp import FitConfig, Fitted, mlp, train
+from torch import nn
 
 LOSSES = ("ce", "emd2")
 
 
-def _loss(name: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def per_example_loss(name: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The loss of each row of ``logits`` (B, K) against ``target`` (B, K), shape (B,)."""
     if name == "ce":
-        return -(target * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+        return -(target * torch.log_softmax(logits, dim=-1)).sum(-1)
     if name == "emd2":
-        return w1_ordinal(torch.softmax(logits, dim=-1), target, squared=True)
+        gap = torch.cumsum(torch.softmax(logits, dim=-1), dim=-1) - torch.cumsum(target, dim=-1)
+        return (gap**2).sum(-1)
     raise ValueError(f"unknown loss {name!r} (known: {', '.join(LOSSES)})")
 
 
-def fit_distribution(x: np.ndarray, target: np.ndarray, loss: str, cfg: FitConfig, *,
-                     device: str = "cpu") -> Fitted:
-    """Fit ``mlp(d, width, depth, K)`` with softmax outputs to (x, target distributions (n, K)).
-
-    Raises :class:`~bitterlab.engine.run.Diverged` if the loss becomes non-finite."""
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
-    dtype = getattr(torch, cfg.dtype)
-    xt = torch.as_tensor(x, dtype=dtype, device=device)
-    tt = torch.as_tensor(target, dtype=dtype, device=device)
-    model = mlp(xt.shape[1], cfg.width, cfg.depth, tt.shape[1]).to(device=device, dtype=dtype)
-    return train(model, len(xt), lambda: _loss(loss, model(xt), tt), cfg)
+def distribution_loss(name: str) -> Callable[[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]], torch.Tensor]:
+    """The trainer's ``loss(forward, (x, target))`` for loss ``name``: per-example losses (B,)."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r} (known: {', '.join(LOSSES)})")
+    return lambda forward, batch: per_example_loss(name, forward(batch[0]), batch[1])
 
 
-def predict_distribution(fitted: Fitted, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:
+def predict_distribution(model: nn.Module, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:
     """Softmax outputs, (n, K), in float64."""
-    dtype = next(fitted.model.parameters()).dtype
+    dtype = next(model.parameters()).dtype
     with torch.no_grad():
-        logits = fitted.model(torch.as_tensor(x, dtype=dtype, device=device))
+        logits = model(torch.as_tensor(x, dtype=dtype, device=device))
     return torch.softmax(logits.double(), dim=-1).cpu().numpy()
