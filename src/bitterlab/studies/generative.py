@@ -352,7 +352,8 @@ STUDY = Study(
     metric="w2",
     metrics=("w2", "low_quality", "missed"),
     budgets={
-        # 5 seeds, not the 10 the GAN's swings call for: 4 learning rates × 10 seeds break 90 s (the full budget has 20)
+        # 5 seeds, not the 10 the GAN's swings call for; even so ~220 CPU-s (> 90 s on 2 cores, measured under
+        # load); sliced-ot still picks the top learning rate (1e-2): the grid should grow upward (the full budget has 20 seeds)
         "quick": Budget(grid={t: log_grid(16, 512, 6) for t in TASKS}, seeds=5,
                         options={"width": 64, "depth": 2},
                         secondary={"ring8": (125, 250, 500, 1000, 2000)}),
