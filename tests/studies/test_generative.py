@@ -63,9 +63,22 @@ def test_mode_metrics_on_known_samples():
 
 def test_real_data_is_standardised_on_training_rows_and_held_out():
     d = load("faithful", 3)
-    assert len(d.train) + len(d.test) == 272 and len(d.test) == 82
-    np.testing.assert_allclose(d.train.mean(0), 0, atol=1e-12)
-    np.testing.assert_allclose(d.train.std(0), 1, atol=1e-12)
+    assert len(d.train) + len(d.val) + len(d.test) == 272 and len(d.test) == 82 and len(d.val) == 190 // 5
+    rows = np.concatenate([d.train, d.val])  # standardised on all training rows, validation split included
+    np.testing.assert_allclose(rows.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(rows.std(0), 1, atol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["ring8", "quakes"])
+def test_a_tiny_trial_reports_finite_test_and_validation_metrics_and_a_curve(task):
+    trials = [t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.x == 16.0 and t.x2 in (None, 2000)]
+    assert {t.contender for t in trials} == {"gan", "sliced-ot"} and STUDY.axis.kind == "compute"
+    for t in trials:
+        out = run(dataclasses.replace(t, config={**t.config, "width": 8}))
+        assert set(out.metrics) == set(out.validation) == set(STUDY.metrics)
+        assert all(np.isfinite(v) for v in (*out.metrics.values(), *out.validation.values()))
+        assert out.converged is None and out.curve.steps[-1] == 16 and out.steps == 16
+        assert all(np.isfinite(out.curve.validation)) and out.metrics != out.validation
 
 
 
@@ -74,16 +87,21 @@ def test_batched_equals_one_by_one(contender):
     assert min(STUDY.budgets["quick"].grid["ring8"]) <= 32  # a short run: float32 rounding has little time to grow
     trials = [t for t in expand(STUDY, "quick", seeds=3) if t.task == "ring8" and t.contender == contender
               and t.x == min(STUDY.budgets["quick"].grid["ring8"])]
-    together, _ = train_generators(trials)
-    for t, samples in zip(trials, together, strict=True):
+    trials = [t for t in trials if t.seed < 2 or t.tuned["lr"] == 1e-3]  # seeds and learning rates in one batch
+    assert len({t.tuned["lr"] for t in trials}) == 4
+    together, _ = train_generators(trials[::-1])  # any order: members are regrouped by learning rate
+    for t, gen in zip(trials[::-1], together, strict=True):
         alone = train_generators([t])[0][0]
-        np.testing.assert_allclose(samples, alone, rtol=1e-4, atol=1e-5)
-    assert not np.allclose(together[0], together[1])  # seeds differ
+        np.testing.assert_allclose(gen.test, alone.test, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(gen.val, alone.val, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(gen.curve.validation, alone.curve.validation, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(together[0].test, together[1].test)  # seeds and rates differ
 
 
 @pytest.mark.parametrize("contender", ["gan", "sliced-ot"])
 def test_each_contender_improves_on_its_initial_w2(contender):
-    base = next(t for t in expand(STUDY, "quick", seeds=1) if t.task == "grid25" and t.contender == contender)
+    base = next(t for t in expand(STUDY, "quick", seeds=1) if t.task == "grid25" and t.contender == contender
+                and t.tuned["lr"] == 1e-3)
     short, long = dataclasses.replace(base, x=1.0), dataclasses.replace(base, x=300.0)
     assert run(long).metrics["w2"] < 0.8 * run(short).metrics["w2"]
     assert len(run_batch([long])) == 1
@@ -91,7 +109,7 @@ def test_each_contender_improves_on_its_initial_w2(contender):
 
 def test_training_set_size_changes_only_the_training_samples():
     small, large = load("ring8", 4, n_samples=125), load("ring8", 4, n_samples=2000)
-    assert len(small.train) == 125 and len(large.train) == 2000
+    assert (len(small.train), len(small.val)) == (100, 25) and (len(large.train), len(large.val)) == (1600, 400)
     np.testing.assert_array_equal(small.test, large.test)  # one held-out set per seed, whatever the size
     sweep = [t for t in expand(STUDY, "quick") if t.x2 != 2000 and t.x2 is not None]
     assert {t.task for t in sweep} == {"ring8"} and {t.config["n_samples"] for t in sweep} == {125, 250, 500, 1000}
