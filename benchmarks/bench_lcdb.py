@@ -55,7 +55,7 @@ def extrapolate(item: tuple[int, str, str, np.ndarray, np.ndarray]) -> dict | No
     if train.sum() < MIN_TRAIN_SIZES:
         return None
     pts = Points(x=x[train], y=y[train], cluster=np.arange(train.sum()), n_clusters=int(train.sum()))
-    cf = fit_contender(pts, replicates(pts.n_clusters, exact=False, n_boot=N_BOOT, seed=index))
+    cf = fit_contender(pts, replicates(pts.n_clusters, n_boot=N_BOOT, seed=index))
     pred = float(cf.best(target)[0, 0])
     truth = float(y[-1])
     found = shape_warnings(cf, learner, "error") + selection_warnings(cf, learner)

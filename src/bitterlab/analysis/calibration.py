@@ -26,7 +26,8 @@ class Setting:
     rho: float = 0.0  # share of the noise variance that is a per-seed effect
 
 
-def coverage(setting: Setting, studies: int, *, level: float = 0.9, seed: int = 0) -> dict[str, float]:
+def coverage(setting: Setting, studies: int, *, level: float = 0.9, seed: int = 0, n_boot: int = 400
+             ) -> dict[str, float]:
     """Share of ``studies`` simulated studies whose interval covers the true α and the true loss at
     10x the largest scale."""
     s = setting
@@ -36,7 +37,7 @@ def coverage(setting: Setting, studies: int, *, level: float = 0.9, seed: int = 
     cluster = np.tile(np.arange(s.seeds), len(xs))
     far = BEYOND * xs.max()
     truth_far = s.E + s.A * far**-s.alpha
-    reps = replicates(s.seeds)
+    reps = replicates(s.seeds, n_boot=n_boot, seed=seed)
     hits = {"alpha": 0, "loss_at_10x": 0}
     for _ in range(studies):
         u = rng.normal(0, s.sigma * np.sqrt(s.rho), s.seeds)

@@ -79,43 +79,7 @@ class LastValueCurves:
         return LastValueCurves(self.scales, self.means[rows])
 
 
-@dataclass(frozen=True)
-class RescaledCurves:
-    """Bootstrap replicate curves with their deviations from the estimate rescaled pointwise,
-    L_r(x) = L̂(x) + c·(L*(x) − L̂(x)) (floored at a thousandth of L̂), and likewise every natural
-    parameter p_r = p̂ + c·(p* − p̂) (Rao & Wu 1988; see :mod:`bitterlab.analysis.bootstrap`).
-    Rescaling the reported quantities, not log-parameters: an estimate at the E = 0 boundary
-    would otherwise turn a replicate's E = 0.007 into 0.055."""
-
-    best: FamilyCurves | LastValueCurves  # one row
-    reps: FamilyCurves | LastValueCurves
-    c: float
-
-    @property
-    def name(self) -> str:
-        return self.reps.name
-
-    def __len__(self) -> int:
-        return len(self.reps)
-
-    def _mix(self, best: np.ndarray, reps: np.ndarray) -> np.ndarray:
-        return np.maximum(best + self.c * (reps - best), 1e-3 * best)
-
-    def __call__(self, x) -> np.ndarray:
-        return self._mix(self.best(x), self.reps(x))
-
-    def at(self, x: np.ndarray) -> np.ndarray:
-        return self._mix(self.best(x)[0], self.reps.at(x))
-
-    def params(self) -> dict[str, np.ndarray]:
-        best, reps = self.best.params(), self.reps.params()
-        return {k: best[k] + self.c * (reps[k] - best[k]) for k in reps}
-
-    def take(self, rows) -> RescaledCurves:
-        return RescaledCurves(self.best, self.reps.take(rows), self.c)
-
-
-Curves = FamilyCurves | LastValueCurves | RescaledCurves
+Curves = FamilyCurves | LastValueCurves
 
 
 def _refine(f, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@
    (a flat baseline used as the extrapolation itself would manufacture crossovers against any
    curve that still falls).
 2. **Bootstrap over seeds** (:mod:`bitterlab.analysis.bootstrap`): the chosen curve is refitted to
-   every replicate (deviations rescaled, Rao & Wu 1988); the same seed draws are used for every
+   every replicate (exchangeable seed weights); the same seed weights are used for every
    contender of a task, so comparisons are paired. Every derived number is computed per replicate
    and gets a percentile interval.
 3. **Derived numbers.** Exchange rate at x (design.md): k(x) = L_g⁻¹(L_s(x))/x, the factor of
@@ -26,9 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.bootstrap import Replicates, interval, probability, replicates
-from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, RescaledCurves, first_below,
-                                       first_crossing, reached_since)
+from bitterlab.analysis.bootstrap import Replicates, estimate_interval, interval, probability, replicates
+from bitterlab.analysis.curves import Curves, FamilyCurves, LastValueCurves, first_below, first_crossing, reached_since
 from bitterlab.analysis.families import FAMILIES, get_family
 from bitterlab.analysis.robust import fit_batch
 
@@ -204,7 +203,7 @@ def fit_contender(pts: Points, reps: Replicates, *, family: str = "auto",
         check_points(pts, FAMILIES[name].n_params)
     best = _curves(name, pts, np.ones((1, len(pts.x))))
     warm = None if name == LAST_VALUE else best.theta
-    boot = RescaledCurves(best, _curves(name, pts, reps.point_weights(pts.cluster), warm), reps.rescale)
+    boot = _curves(name, pts, reps.point_weights(pts.cluster), warm)
     loo = None
     scales = pts.scales
     if leave_one_out and name != LAST_VALUE and len(scales) >= 4:
@@ -212,8 +211,14 @@ def fit_contender(pts: Points, reps: Replicates, *, family: str = "auto",
     return ContenderFit(points=pts, selection=selection, best=best, reps=boot, replicates=reps, loo=loo)
 
 
-def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float) -> dict:
-    return {"value": float(value), **interval(per_rep, reps, level)}
+def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float,
+                   widened: list[str] | None = None, name: str = "") -> dict:
+    """``{value, low, high}``; an interval that missed its estimate is widened to it and ``name``
+    is appended to ``widened`` (the warnings say so)."""
+    out, moved = estimate_interval(value, per_rep, reps, level)
+    if moved and widened is not None:
+        widened.append(name)
+    return out
 
 
 def trend(cf: ContenderFit, level: float) -> dict:
@@ -239,7 +244,7 @@ def trend(cf: ContenderFit, level: float) -> dict:
         return out
 
     estimate = slope(full)[0]
-    s = _with_interval(estimate, cf.replicates.spread(estimate, slope(boot)), cf.replicates, level)
+    s = _with_interval(estimate, slope(boot), cf.replicates, level)
     if s["low"] is not None and s["high"] is not None and (s["high"] < 0 or s["low"] > 0):
         direction = "falls" if s["high"] < 0 else "rises"
     else:
@@ -253,15 +258,58 @@ def fit_summary(cf: ContenderFit, level: float) -> dict:
     best, boot = cf.best.params(), cf.reps.params()
     far = BEYOND * cf.x_max
     formula = "last value carried forward" if cf.family == LAST_VALUE else FAMILIES[cf.family].formula
+    widened: list[str] = []
+    params = {k: _with_interval(best[k][0], boot[k], cf.replicates, level, widened, k) for k in best}
+    loss = _with_interval(cf.best(far)[0, 0], cf.reps(far)[:, 0], cf.replicates, level, widened, "loss_at_10x")
     return {
         "family": cf.family,
         "formula": formula,
-        "params": {k: _with_interval(best[k][0], boot[k], cf.replicates, level) for k in best},
-        "loss_at_10x": {"x": far, **_with_interval(cf.best(far)[0, 0], cf.reps(far)[:, 0], cf.replicates, level)},
+        "params": params,
+        "loss_at_10x": {"x": far, **loss},
         "trend": trend(cf, level),
         "selection": {"errors": cf.selection.errors, "held_out_scales": list(cf.selection.targets),
                       "extrapolation_supported": cf.selection.supported},
+        "widened": widened,
+        "at_bound": at_bound(cf, level),
     }
+
+
+def at_bound(cf: ContenderFit, level: float) -> dict[str, dict]:
+    """Shape parameters on the family's box (:meth:`Family.bounds`): ``{name: {bound, estimate,
+    interval}}`` with the bound in natural units, ``estimate`` whether the fit to all points sits on it
+    and ``interval`` whether an end of the ``level`` interval does (at least (1 − level)/2 of the
+    replicates on it). A value on a bound is the box's, not the data's: the warning says so."""
+    if not isinstance(cf.best, FamilyCurves):
+        return {}
+    family = cf.best.family
+    lower, upper = family.box(cf.x_min, cf.x_max)
+    tail = (1 - level) / 2
+    prob = cf.replicates.prob / cf.replicates.prob.sum()
+    out = {}
+    for j, name in enumerate(family.shape_names):
+        for bound in (lower[2 + j], upper[2 + j]):
+            tol = 1e-6 * (1 + abs(bound))
+            on_best = bool(abs(cf.best.theta[0, 2 + j] - bound) <= tol)
+            on_reps = bool(prob[np.abs(cf.reps.theta[:, 2 + j] - bound) <= tol].sum() >= tail - 1e-12)
+            if on_best or on_reps:
+                natural = float(np.exp(bound) if family.shape_transform[j] == "log" else bound)
+                out[name] = {"bound": natural, "estimate": on_best, "interval": on_reps}
+    return out
+
+
+def bound_warnings(summary: dict, name: str) -> list[str]:
+    """Say where a fitted parameter or an interval end sits on its family's bound, and where an
+    interval was widened to include its estimate."""
+    out = []
+    for p, hit in summary.get("at_bound", {}).items():
+        where = " and ".join(w for w in ("estimate", "interval") if hit[w])
+        out.append(f"{name}: the {summary['family']} parameter {p} has its {where} on the family's bound "
+                   f"{hit['bound']:.3g} — a value of the box, not of the data")
+    if summary.get("widened"):
+        out.append(f"{name}: the bootstrap interval of {', '.join(summary['widened'])} missed the point estimate "
+                   "(the resamples of a nonlinear fit fall on one side, typical with few seeds) and was widened to "
+                   "include it")
+    return out
 
 
 def fit_band(cf: ContenderFit, level: float, n: int = 40) -> list[dict]:
@@ -304,7 +352,8 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> di
     rates = exchange_rates(generic.reps, structured.reps, high)
     exchange = None
     if np.isfinite(rate):
-        exchange = {"value": rate, "x": high, **interval(rates, reps, level),
+        band, widened = estimate_interval(rate, rates, reps, level)
+        exchange = {**band, "x": high, "widened": widened,
                     "p_unreachable": probability(np.isinf(rates), reps),
                     "at_search_floor": bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value is an upper bound
                     "extrapolated": bool(rate * high > generic.x_max * (1 + 1e-9)),
@@ -313,12 +362,17 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> di
     beyond = first_crossing(generic.reps, structured.reps, high, BEYOND * high)
     where = np.where(np.isnan(within), beyond, within)
     point = float(first_crossing(generic.best, structured.best, low, BEYOND * high)[0])
+    # the location interval over the replicates that cross, widened to reach the fitted crossing
+    band, widened = ({"low": None, "high": None}, False)
+    if (~np.isnan(where)).any():
+        band, widened = estimate_interval(point, where, reps, level)
+        band.pop("value")
     crossover = {
         "p_within": probability(~np.isnan(within), reps),
         "p_beyond_10x": probability(np.isnan(within) & ~np.isnan(beyond), reps),
         "point": point if np.isfinite(point) else None,
         "extrapolation_supported": _both(generic.selection.supported, structured.selection.supported),
-        **(interval(where, reps, level) if (~np.isnan(where)).any() else {"low": None, "high": None}),
+        **band, "widened": widened,
     }
     return {"exchange_rate": exchange, "crossover": crossover}
 

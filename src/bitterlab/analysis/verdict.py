@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.bootstrap import replicates
 from bitterlab.analysis.compare import per_scale
-from bitterlab.analysis.scaling import (BEYOND, ContenderFit, compare, fit_band, fit_contender,
-                                        fit_summary, points, selection_warnings, shape_warnings)
+from bitterlab.analysis.grouped import few_seeds_warning, fit_grouped
+from bitterlab.analysis.scaling import (BEYOND, ContenderFit, bound_warnings, compare, fit_band, fit_summary,
+                                        selection_warnings, shape_warnings)
 from bitterlab.study import Axis, Study
 
 LEVEL = 0.9
-MIN_SEEDS = 5  # below this the verdict warns that intervals are rough
 MIN_SCALES = 5
 MIN_DECADES = 1.5
 
@@ -39,21 +38,8 @@ def pick_budget(df: pd.DataFrame) -> str:
 def fit_task(study: Study, ok: pd.DataFrame, metric: str | None = None) -> dict[str, ContenderFit]:
     """Fit every contender of one task that has ok results; replicates are shared (paired by seed)."""
     metric = metric or study.metric
-    seeds = sorted(int(s) for s in ok["seed"].unique())
-    paired = len(seeds) >= 2
-    reps = replicates(len(seeds)) if paired else None
-    fits = {}
-    for i, c in enumerate(study.contenders):
-        mine = ok[ok["contender"] == c.name]
-        if mine.empty:
-            continue
-        if paired:
-            pts = points(mine, metric, seeds=seeds)
-            fits[c.name] = fit_contender(pts, reps)
-        else:  # one seed: points are the clusters, bootstrapped independently per contender
-            pts = points(mine, metric, seed_col=None)
-            fits[c.name] = fit_contender(pts, replicates(pts.n_clusters, exact=False, seed=i))
-    return fits
+    frames = {c.name: ok[ok["contender"] == c.name] for c in study.contenders}
+    return fit_grouped({k: v for k, v in frames.items() if len(v)}, metric, x="x", seed="seed")
 
 
 def outcome(crossover: dict | None) -> dict[str, Any] | None:
@@ -82,11 +68,8 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
     warnings = []
     if len(scales) < MIN_SCALES:
         warnings.append(f"only {len(scales)} scales measured with both contenders (fewer than {MIN_SCALES})")
-    if scales and min(s.n_seeds for s in scales) < MIN_SEEDS:
-        n = min(s.n_seeds for s in scales)
-        warnings.append(f"{n} seed(s): the bootstrap intervals of fitted quantities under-cover with fewer than "
-                        f"{MIN_SEEDS} seeds (measured on simulated curves: nominal 90% covered ~70% at 3 seeds, "
-                        "~85% at 4), and crossover probabilities are overconfident")
+    if scales:
+        warnings += few_seeds_warning(min(s.n_seeds for s in scales))
     if len(failed):
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
@@ -137,6 +120,7 @@ def _fit_and_compare(study: Study, ok: pd.DataFrame, generic: str, structured: s
         bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
         for name, cf in curves.items():
             notes += shape_warnings(cf, name, study.metric) + selection_warnings(cf, name)
+            notes += bound_warnings(fits[name], name)
             if not cf.selection.targets:
                 notes.append(f"{name}: fewer than 5 scales, so no held-out check of the {cf.family} fit")
         return fits, bands, compare(curves[generic], curves[structured], LEVEL), notes
