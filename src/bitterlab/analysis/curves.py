@@ -79,9 +79,6 @@ class LastValueCurves:
         return LastValueCurves(self.scales, self.means[rows])
 
 
-Curves = FamilyCurves | LastValueCurves
-
-
 def _refine(f, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Bisection in log x of a sign change of f (vectorised: f maps x (B,) to (B,)), f(lo) > 0 ≥ f(hi)."""
     llo, lhi = np.log(lo), np.log(hi)
@@ -143,3 +140,64 @@ def first_crossing(a: Curves, b: Curves, low: float, high: float) -> np.ndarray:
         s0 = sign[has, i]
         out[has] = _refine(lambda x: s0 * (sa.at(x) - sb.at(x)), grid[i], grid[i + 1])
     return out
+
+
+@dataclass(frozen=True)
+class MixedCurves:
+    """Bootstrap replicates whose family was chosen inside each replicate: replicate b is row
+    ``pos[b]`` of ``parts[which[b]]``. Parameters are reported for the ``main`` family (the one
+    chosen on all the data) and are NaN on replicates of another family, so parameter intervals are
+    conditional on the family while curves, exchange rates and crossings carry the family's
+    uncertainty."""
+
+    parts: tuple[FamilyCurves, ...]
+    which: np.ndarray  # (B,) index into parts
+    pos: np.ndarray  # (B,) row within parts[which[b]]
+    main: int
+
+    @property
+    def name(self) -> str:
+        return self.parts[self.main].name
+
+    @property
+    def family(self) -> Family:
+        return self.parts[self.main].family
+
+    @property
+    def theta(self) -> np.ndarray:
+        """θ of the main family, NaN on replicates of another family."""
+        part = self.parts[self.main]
+        out = np.full((len(self.which), part.theta.shape[1]), np.nan)
+        mine = self.which == self.main
+        out[mine] = part.theta[self.pos[mine]]
+        return out
+
+    def __len__(self) -> int:
+        return len(self.which)
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.atleast_1d(np.asarray(x, float))
+        out = np.empty((len(self.which), len(x)))
+        for k, part in enumerate(self.parts):
+            m = self.which == k
+            if m.any():
+                out[m] = part.take(self.pos[m])(x)
+        return out
+
+    def at(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float)
+        out = np.empty(len(self.which))
+        for k, part in enumerate(self.parts):
+            m = self.which == k
+            if m.any():
+                out[m] = part.take(self.pos[m]).at(x[m])
+        return out
+
+    def params(self) -> dict[str, np.ndarray]:
+        return self.parts[self.main].family.natural(self.theta)
+
+    def take(self, rows) -> MixedCurves:
+        return MixedCurves(self.parts, self.which[rows], self.pos[rows], self.main)
+
+
+Curves = FamilyCurves | LastValueCurves | MixedCurves

@@ -238,8 +238,12 @@ def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts:
         theta, obj = polish(family, starts.reshape(u * g, p), x, log_y, np.repeat(w, g, axis=0), max_iter=SCREEN)
         keep = _distinct_best(theta.reshape(u, g, p), obj.reshape(u, g), n_polish)
         starts = theta.reshape(u, g, p)[np.arange(u)[:, None], keep]
-    else:
+    elif n_polish > 0:
         starts = varpro_starts(family, x, y, w, top=n_polish)  # (U, k, p)
+    else:  # the extra starts alone (a warm start for small perturbations of the data)
+        if extra_starts is None:
+            raise ValueError("fit_batch: n_polish=0 needs extra_starts")
+        starts = np.zeros((len(w), 0, family.n_params))
     if extra_starts is not None:
         extra = np.asarray(extra_starts, float)
         extra = np.broadcast_to(extra, (len(back), extra.shape[-1]))

@@ -21,13 +21,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.bootstrap import Replicates, estimate_interval, interval, probability, replicates
-from bitterlab.analysis.curves import Curves, FamilyCurves, LastValueCurves, first_below, first_crossing, reached_since
+from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, MixedCurves, first_below, first_crossing,
+                                       reached_since)
 from bitterlab.analysis.families import FAMILIES, get_family
 from bitterlab.analysis.robust import fit_batch
 
@@ -86,7 +87,8 @@ def scale_means(pts: Points, weights: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | None = None) -> FamilyCurves:
+def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | None = None, *,
+                n_polish: int = 2) -> FamilyCurves:
     """Fit a family under each weighting; rows with fewer weighted scales than parameters are NaN.
     With a ``warm`` start (the fit to all points, for replicates and left-out scales: perturbations of
     the data) two grid starts are polished beside it to a relative tolerance of 1e-9; otherwise the
@@ -96,8 +98,8 @@ def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | 
     if warm is None:
         fit = fit_batch(family, pts.x, pts.y, weights)
     else:
-        fit = fit_batch(family, pts.x, pts.y, weights, extra_starts=warm, n_polish=2, exhaustive=False, ftol=1e-9,
-                        max_iter=300)
+        fit = fit_batch(family, pts.x, pts.y, weights, extra_starts=warm, n_polish=n_polish, exhaustive=False,
+                        ftol=1e-9, max_iter=300)
     theta = fit.theta.copy()
     n_scales = np.array([len(np.unique(pts.x[row > 0])) for row in weights])
     theta[n_scales < family.n_params] = np.nan
@@ -122,6 +124,13 @@ class Selection:
     chosen: str
     errors: dict[str, float | None]  # mean held-out |log error| per candidate; None: too few scales
     targets: tuple[float, ...]  # the held-out scales (empty: no check was possible)
+    shares: dict[str, float] | None = None  # share of bootstrap replicates choosing each eligible family
+    fold_theta: dict = field(default_factory=dict, compare=False, repr=False)  # family -> (folds, p) fits
+
+    @property
+    def eligible(self) -> list[str]:
+        """The families that had enough training scales to be checked."""
+        return [n for n, e in self.errors.items() if n != LAST_VALUE and e is not None]
 
     @property
     def supported(self) -> bool | None:
@@ -146,17 +155,19 @@ def select_family(pts: Points, candidates: tuple[str, ...] = CANDIDATES) -> Sele
     truth = np.log(means[-n_folds:])
     weights = np.stack([(pts.x < t).astype(float) for t in targets])
     errors: dict[str, float | None] = {}
+    fold_theta = {}
     for name in candidates:
         family = FAMILIES[name]
         if any(len(scales[scales < t]) < family.n_params + 1 for t in targets):
             errors[name] = None
             continue
         curves = _fit_family(name, pts, weights)
+        fold_theta[name] = curves.theta
         errors[name] = float(np.mean(np.abs(np.log(curves.at(targets)) - truth)))
     errors[LAST_VALUE] = float(np.mean(np.abs(np.log(means[-n_folds - 1:-1]) - truth)))
     ranked = [n for n in candidates if errors.get(n) is not None and np.isfinite(errors[n])]
     chosen = min(ranked, key=lambda n: errors[n]) if ranked else candidates[0]
-    return Selection(chosen=chosen, errors=errors, targets=tuple(float(t) for t in targets))
+    return Selection(chosen=chosen, errors=errors, targets=tuple(float(t) for t in targets), fold_theta=fold_theta)
 
 
 # --- one contender -------------------------------------------------------------------------------
@@ -203,12 +214,63 @@ def fit_contender(pts: Points, reps: Replicates, *, family: str = "auto",
         check_points(pts, FAMILIES[name].n_params)
     best = _curves(name, pts, np.ones((1, len(pts.x))))
     warm = None if name == LAST_VALUE else best.theta
-    boot = _curves(name, pts, reps.point_weights(pts.cluster), warm)
+    if family == "auto" and len(selection.eligible) >= 2 and reps.n_clusters >= 2:
+        boot, shares = _reselect(pts, reps, selection, best)
+        selection = replace(selection, shares=shares)
+    else:
+        boot = _curves(name, pts, reps.point_weights(pts.cluster), warm)
+        if family == "auto" and selection.targets:
+            selection = replace(selection, shares={name: 1.0})
     loo = None
     scales = pts.scales
     if leave_one_out and name != LAST_VALUE and len(scales) >= 4:
         loo = _curves(name, pts, np.stack([(pts.x != s).astype(float) for s in scales]), warm)
     return ContenderFit(points=pts, selection=selection, best=best, reps=boot, replicates=reps, loo=loo)
+
+
+def _fold_errors(name: str, pts: Points, weights: np.ndarray, targets: tuple[float, ...],
+                 warm: np.ndarray) -> np.ndarray:
+    """Mean |log prediction − log weighted mean| over the held-out ``targets`` for each weighting
+    (B,), each fold fitted on the scales below its target under that weighting, warm-started from
+    the fold's fit to all the data (``warm``: one row per fold); NaN where undefined."""
+    means = scale_means(pts, weights)
+    errs = []
+    for j, t in enumerate(targets):
+        fold = _fit_family(name, pts, weights * (pts.x < t)[None, :], warm[j], n_polish=0)
+        truth = means[:, int(np.searchsorted(pts.scales, t))]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            errs.append(np.abs(np.log(fold.at(np.full(len(weights), t))) - np.log(truth)))
+    return np.mean(errs, axis=0)
+
+
+def _reselect(pts: Points, reps: Replicates, selection: Selection, best: FamilyCurves
+              ) -> tuple[MixedCurves, dict[str, float]]:
+    """Family selection redone inside every bootstrap replicate (so intervals carry the family's
+    uncertainty): each replicate's weights pick, by the same held-out scales, among the families
+    that were eligible on all the data, and the replicate curve is that family fitted to those
+    weights. Returns the replicate curves and the probability-weighted share of each family."""
+    weights = reps.point_weights(pts.cluster)
+    eligible = [n for n in CANDIDATES if n in selection.eligible]
+    ones = np.ones((1, len(pts.x)))
+    full = {n: best.theta if n == selection.chosen else _fit_family(n, pts, ones, selection.fold_theta[n][-1]).theta
+            for n in eligible}
+    errs = np.stack([_fold_errors(n, pts, weights, selection.targets, selection.fold_theta[n])
+                     for n in eligible])  # (F, B)
+    errs = np.where(np.isfinite(errs), errs, np.inf)
+    pick = np.argmin(errs, axis=0)  # ties go to the simpler (earlier) family
+    pick[~np.isfinite(errs.min(axis=0))] = eligible.index(selection.chosen)
+    parts, which, pos = [], np.zeros(len(pick), int), np.zeros(len(pick), int)
+    used = [k for k in range(len(eligible)) if (pick == k).any()]
+    if eligible.index(selection.chosen) not in used:
+        used.append(eligible.index(selection.chosen))
+    for j, k in enumerate(used):
+        rows = np.nonzero(pick == k)[0]
+        parts.append(_fit_family(eligible[k], pts, weights[rows] if len(rows) else weights[:1], full[eligible[k]]))
+        which[rows], pos[rows] = j, np.arange(len(rows))
+    prob = reps.prob / reps.prob.sum()
+    shares = {n: float(prob[pick == k].sum()) for k, n in enumerate(eligible)}
+    main = used.index(eligible.index(selection.chosen))
+    return MixedCurves(tuple(parts), which, pos, main), shares
 
 
 def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float,
@@ -268,7 +330,8 @@ def fit_summary(cf: ContenderFit, level: float) -> dict:
         "loss_at_10x": {"x": far, **loss},
         "trend": trend(cf, level),
         "selection": {"errors": cf.selection.errors, "held_out_scales": list(cf.selection.targets),
-                      "extrapolation_supported": cf.selection.supported},
+                      "extrapolation_supported": cf.selection.supported, "eligible": cf.selection.eligible,
+                      "replicate_shares": cf.selection.shares},
         "widened": widened,
         "at_bound": at_bound(cf, level),
     }

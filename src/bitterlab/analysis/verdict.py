@@ -181,6 +181,20 @@ def _interval(d: dict) -> str:
     return f"{int(LEVEL * 100)}% interval {_fmt(d['low'])} to {_fmt(d['high'])}"
 
 
+def family_words(fit: dict) -> str:
+    """The family of a fit and how it was chosen: which families were eligible (had enough scales for
+    the held-out check) and how the bootstrap replicates' choice fell among them."""
+    sel = fit.get("selection") or {}
+    eligible, shares = sel.get("eligible") or [], sel.get("replicate_shares") or {}
+    head = f"{fit['family']} ({fit['formula']}"
+    if not sel.get("held_out_scales"):
+        return head + "; too few scales for a held-out check, not chosen by one)"
+    if len(eligible) <= 1:
+        return head + "; the only family with enough scales for a held-out check)"
+    split = ", ".join(f"{n} {shares[n]:.0%}" for n in eligible if shares.get(n))
+    return head + f"; chosen by held-out scales among {', '.join(eligible)}; resamples chose {split})"
+
+
 def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: Axis | None = None) -> str:
     """A paragraph: the winner at the largest measured scale with its interval, the tally, the fitted
     families and trends, the exchange rate and the crossover, extrapolations labelled as such."""
@@ -211,8 +225,8 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
                        "and no curve is fitted along it.").strip()
     if not fits or generic not in fits or structured not in fits:
         return (text + "No curve could be fitted, so nothing is said beyond the measured range.").strip()
-    families = "; ".join(f"{n}: {f['family']} ({f['formula']})" for n, f in fits.items())
-    text += f"Curves chosen by held-out scales — {families}. "
+    families = "; ".join(f"{n}: {family_words(f)}" for n, f in fits.items())
+    text += f"Curves — {families}. "
     for n, f in fits.items():
         t = f["trend"]
         if t["direction"] in ("flat", "rises"):
