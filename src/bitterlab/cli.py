@@ -294,6 +294,10 @@ def fit(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write a log-log figure (PNG, SVG or PDF) of points, fits and "
                                               "bands.")] = None,
+    predict: Annotated[list[float] | None, typer.Option("--predict", help="A scale X to predict each group's loss at "
+                                                        "(90% interval, extrapolation calibrated on LCDB) and "
+                                                        "P(order of two groups at X differs from the measured "
+                                                        "order); repeatable.")] = None,
 ) -> None:
     """Fit scaling curves to your own results: fits with 90% intervals, exchange rates, crossovers.
 
@@ -315,6 +319,8 @@ def fit(
         raise fail("--x takes one column (one-axis fit) or two (two-axis fit)")
     if family not in ("auto", "last_value", *FAMILIES):
         raise fail(f"--family must be auto, last_value or one of {', '.join(FAMILIES)}, got {family!r}")
+    if predict and not all(v > 0 and v != float("inf") for v in predict):
+        raise fail(f"--predict takes positive, finite scales, got {', '.join(f'{v:g}' for v in predict)}")
     if plot is not None and plot.suffix.lower() not in PLOT_FORMATS:
         raise fail(f"--plot {plot}: the figure must be {', '.join(PLOT_FORMATS)}, got {plot.suffix or 'no suffix'!r}")
     df = _read_csv(file)
@@ -322,7 +328,7 @@ def fit(
         warnings.simplefilter("ignore", RuntimeWarning)  # numerical noise of the fits; the output says what matters
         try:
             tab = table(df, xs=x, y=y, group=group, seed=seed)
-            out = fit_table(tab, reference=reference, family=family)
+            out = fit_table(tab, reference=reference, family=family, predict_at=tuple(predict or ()))
         except ValueError as exc:
             raise fail(f"{file}: {exc}") from None
         bands = out.pop("bands")

@@ -55,7 +55,8 @@ def test_one_axis_fit_and_comparison(csv, tmp_path):
     (c,) = out["comparisons"]
     assert c["group"] == "mlp" and c["reference"] == "cnn"
     # truth: 0.2 + 20 (kx)^-½ = 0.2 + 5 x^-½  ⇒  k = 16
-    assert c["exchange_rate"]["low"] < 16 < c["exchange_rate"]["high"]
+    assert c["exchange_rate"]["bootstrap"]["low"] < 16 < c["exchange_rate"]["bootstrap"]["high"]
+    assert c["exchange_rate"]["low"] < 16 and c["exchange_rate"]["measured"]["x"] * 16 <= 1e4 * 1.2
     assert c["crossover"]["p_within"] < 0.1
     with Image.open(tmp_path / "fits.png") as im:
         assert im.size[0] > 400 and len(set(im.convert("L").getdata())) > 20  # a real figure, not blank
@@ -202,3 +203,20 @@ def test_two_axis_uses_seeds_notes_the_reference_and_warns_on_collinear_axes(sur
                               "--json"])
     assert res.exit_code == 0, res.output
     assert any("collinear" in w for w in json.loads(res.stdout)["warnings"])
+
+
+def test_predict_adds_intervals_and_reversal_probabilities(csv):
+    res = _fit(csv, "--seed", "seed", "--predict", "5000", "--predict", "1e5", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for f in out["fits"].values():
+        inside, beyond = f["predict"]
+        assert (inside["x"], beyond["x"]) == (5000.0, 1e5) and not inside["extrapolated"] and beyond["extrapolated"]
+        for p in (inside, beyond):
+            assert 0 < p["low"] <= p["value"] <= p["high"]
+    (c,) = out["comparisons"]
+    assert [p["x"] for p in c["predict"]] == [5000.0, 1e5]
+    assert all(0 <= p["p_reversed"] < 0.1 for p in c["predict"])  # mlp is 4x cnn's amplitude: no reversal
+    text = _fit(csv, "--seed", "seed", "--predict", "1e5").stdout
+    assert "at n=1e+05" in text and "extrapolated" in text and "P(their order differs" in text
+    _one_line_error(_fit(csv, "--predict", "-3"), "--predict takes positive")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.bootstrap import Replicates, estimate_interval, interval, probability, replicates
+from bitterlab.analysis.calibrated import TAU
 from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, MixedCurves, first_below, first_crossing,
                                        reached_since)
 from bitterlab.analysis.families import FAMILIES, get_family
@@ -403,6 +404,60 @@ def exchange_rates(generic: Curves, structured: Curves, x: float) -> np.ndarray:
     return np.where(behind, catch_up, ahead) / x
 
 
+@dataclass(frozen=True)
+class Widened:
+    """Curves L(x)·exp(sign·τ·max(0, ln(x/x_max))): a curve moved by the calibrated discrepancy of an
+    extrapolation (:mod:`bitterlab.analysis.extrapolate`), optimistic (sign −1) or pessimistic (+1)."""
+
+    base: Curves
+    tau: float
+    x_max: float
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def _factor(self, x) -> np.ndarray:
+        return np.exp(self.tau * np.maximum(0.0, np.log(np.asarray(x, float) / self.x_max)))
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.atleast_1d(np.asarray(x, float))
+        return self.base(x) * self._factor(x)[None, :]
+
+    def at(self, x: np.ndarray) -> np.ndarray:
+        return self.base.at(x) * self._factor(x)
+
+    def take(self, rows) -> Widened:
+        return Widened(self.base.take(rows), self.tau, self.x_max)
+
+
+def calibrated_rate_interval(generic: ContenderFit, structured: ContenderFit, x: float, band: dict,
+                             tau: float = TAU) -> dict:
+    """Widen an extrapolated exchange rate's interval by the calibrated discrepancy: the rates at which
+    the optimistic and the pessimistic generic curve (the fit moved by e^(∓τ·ln(x'/x_max))) reach
+    L_s(x) extend the bootstrap interval (a pessimistic curve that never gets there: unbounded)."""
+    opt = float(exchange_rates(Widened(generic.best, -tau, generic.x_max), structured.best, x)[0])
+    pess = float(exchange_rates(Widened(generic.best, tau, generic.x_max), structured.best, x)[0])
+    low = band["low"] if band["low"] is None or not np.isfinite(opt) else min(band["low"], opt)
+    high = None if band["high"] is None or not np.isfinite(pess) else max(band["high"], pess)
+    return {"low": low, "high": high}
+
+
+def measured_exchange(generic: ContenderFit, structured: ContenderFit, level: float, n: int = 120) -> dict | None:
+    """The exchange rate read where both curves were measured (an interpolation): at the largest
+    scale x in the common range for which the generic reaches L_s(x) at some x' = k·x inside its own
+    measured range, ``{x, value, low, high, widened}`` (the interval over the replicates at that x;
+    +∞ where a replicate never gets there). ``None`` when no such x exists."""
+    low, high = max(generic.x_min, structured.x_min), min(generic.x_max, structured.x_max)
+    top = generic.x_max * (1 + 1e-9)
+    for x in np.geomspace(high, low, n):
+        k = float(exchange_rates(generic.best, structured.best, float(x))[0])
+        if np.isfinite(k) and k > SEARCH_BELOW * (1 + 1e-9) and generic.x_min <= k * x <= top:
+            rates = exchange_rates(generic.reps, structured.reps, float(x))
+            band, widened = estimate_interval(k, rates, generic.replicates, level)
+            return {**band, "x": float(x), "widened": widened}
+    return None
+
+
 def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> dict:
     """Exchange rate at the largest common scale and crossover probabilities, with intervals.
 
@@ -416,11 +471,16 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> di
     exchange = None
     if np.isfinite(rate):
         band, widened = estimate_interval(rate, rates, reps, level)
-        exchange = {**band, "x": high, "widened": widened,
+        bootstrap = {"low": band["low"], "high": band["high"]}
+        if rate * high > generic.x_max * (1 + 1e-9):  # extrapolated: add the calibrated discrepancy
+            band.update(calibrated_rate_interval(generic, structured, high, band))
+        exchange = {**band, "x": high, "widened": widened, "bootstrap": bootstrap,
                     "p_unreachable": probability(np.isinf(rates), reps),
                     "at_search_floor": bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value is an upper bound
                     "extrapolated": bool(rate * high > generic.x_max * (1 + 1e-9)),
                     "extrapolation_supported": generic.selection.supported}
+        exchange["measured"] = (measured_exchange(generic, structured, level) if exchange["extrapolated"] else
+                                {k: exchange[k] for k in ("value", "low", "high", "x", "widened")})
     within = first_crossing(generic.reps, structured.reps, low, high)
     beyond = first_crossing(generic.reps, structured.reps, high, BEYOND * high)
     where = np.where(np.isnan(within), beyond, within)

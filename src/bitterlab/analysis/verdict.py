@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.compare import per_scale
+from bitterlab.analysis.evidence import evidence
 from bitterlab.analysis.grouped import few_seeds_warning, fit_grouped
 from bitterlab.analysis.scaling import (BEYOND, ContenderFit, bound_warnings, compare, fit_band, fit_summary,
                                         selection_warnings, shape_warnings)
@@ -163,8 +164,10 @@ def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> lis
             continue
         main, sweep = split_axes(study, t.name, rows[rows["task"] == t.name], budget)
         v = task_verdict(study, t.name, main, budget)
+        v["evidence"] = evidence(v)
         if sweep is not None and len(sweep):
             v["secondary"] = task_verdict(study, t.name, sweep, budget, axis=study.secondary)
+            v["secondary"]["evidence"] = evidence(v["secondary"])
             at = study.secondary_at(t.name, budget)
             v["secondary"]["at"] = {"axis": study.axis.name, "x": at}
             v["secondary"]["words"] = (f"Along {study.secondary.label}, at {study.axis.label} {_fmt(at)}: "
@@ -248,6 +251,10 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
         text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} the {axis.label} "
                  f"({_interval(ex)}; never reached in {ex['p_unreachable']:.0%} of resamples) to match {structured}"
                  f"{label}. ")
+        inside = ex.get("measured")
+        if ex["extrapolated"] and inside is not None:
+            text += (f"Read where both were measured (an interpolation): at {_fmt(inside['x'])}, {generic} needs "
+                     f"{_fmt(inside['value'])}x ({_interval(inside)}). ")
     if cross and cross["p_within"] is not None:
         caveat = " — not supported by the held-out checks" if cross["extrapolation_supported"] is False else ""
         text += (f"Probability that the curves cross inside the measured range: {cross['p_within']:.2f}; only "

@@ -31,7 +31,12 @@ def exchange_words(c: dict, x: str, y: str) -> str:
         who = (f"{g} is ahead: {ref} needs {num(1 / ex['value'])}x the {x} of {g} to match {g}'s {y} at "
                f"{x}={num(ex['value'] * ex['x'])} (i.e. {g} needs only {num(ex['value'])}x)")
     unreachable = f"; never reached in {ex['p_unreachable']:.0%} of resamples" if ex["p_unreachable"] else ""
-    return f"{who} ({band}{unreachable}; {where})"
+    inside = ex.get("measured")
+    read = ""
+    if ex["extrapolated"] and inside is not None:
+        read = (f"; read where both were measured (interpolated): at {x}={num(inside['x'])} {g} needs "
+                f"{num(inside['value'])}x, 90% interval {num(inside['low'])} to {num(inside['high'])}")
+    return f"{who} ({band}{unreachable}; {where}){read}"
 
 
 def crossover_words(c: dict, x: str, x_max: float) -> str:
