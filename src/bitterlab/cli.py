@@ -289,6 +289,9 @@ def fit(
     seed: Annotated[str | None, typer.Option("--seed", help="Seed column: rows are averaged per (group, x, seed) "
                                              "and the bootstrap resamples seeds.")] = None,
     reference: Annotated[str | None, typer.Option(help="Group the others are compared with (default: first).")] = None,
+    censored: Annotated[str | None, typer.Option("--censored", help="Column of true/false: the row is a failed or "
+                                                 "capped trial whose loss is a lower bound ('at least this "
+                                                 "loss'), fitted as censored.")] = None,
     family: Annotated[str, typer.Option(help="Curve family: auto (chosen by held-out scales), pow3, pow4, mmf4, "
                                         "wbl4, bnsl or last_value.")] = "auto",
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -327,7 +330,7 @@ def fit(
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numerical noise of the fits; the output says what matters
         try:
-            tab = table(df, xs=x, y=y, group=group, seed=seed)
+            tab = table(df, xs=x, y=y, group=group, seed=seed, censored=censored)
             out = fit_table(tab, reference=reference, family=family, predict_at=tuple(predict or ()))
         except ValueError as exc:
             raise fail(f"{file}: {exc}") from None

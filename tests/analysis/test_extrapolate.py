@@ -52,5 +52,9 @@ def test_reversal_probability():
     assert 0.5 < reversal_probability(-0.1, 0.01, 2.0, +1, sigma=0.5) < 0.8413
     assert reversal_probability(0.3, 0.0, 0.0, +1, sigma=1.0) == 0.0  # inside the range, no spread, same order
     # two curves 4x apart in amplitude with the same floor never swap: P(reversed) ≈ 0 at 10x
-    (p,) = p_reversed(_fit(20.0), _fit(5.0, seed=1), [1e5], sigma=0.0)
+    a, b = _fit(20.0), _fit(5.0, seed=1)
+    (p,) = p_reversed(a, b, [1e5], sigma=0.0, coef=(0.0, 1.0))  # no recalibration
     assert p["x"] == 1e5 and p["p_reversed"] < 0.01
+    # the shipped Platt recalibration keeps a floor: on LCDB even confident pairs reversed ~2% of the time
+    (q,) = p_reversed(a, b, [1e5], sigma=0.0)
+    assert p["p_reversed"] < q["p_reversed"] < 0.05

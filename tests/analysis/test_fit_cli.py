@@ -220,3 +220,21 @@ def test_predict_adds_intervals_and_reversal_probabilities(csv):
     text = _fit(csv, "--seed", "seed", "--predict", "1e5").stdout
     assert "at n=1e+05" in text and "extrapolated" in text and "P(their order differs" in text
     _one_line_error(_fit(csv, "--predict", "-3"), "--predict takes positive")
+
+
+def test_censored_rows_enter_the_fit_as_lower_bounds(csv):
+    df = pd.read_csv(csv).assign(capped="no")
+    low = df["model"].eq("cnn") & df["n"].eq(df["n"].max())
+    df.loc[low, "loss"] *= 0.5  # far below the cnn curve, but only "at least this loss"
+    df.loc[low, "capped"] = "yes"
+    df.to_csv(csv, index=False)
+    plain = json.loads(_fit(csv, "--seed", "seed", "--json").stdout)
+    res = _fit(csv, "--seed", "seed", "--censored", "capped", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert any("4 censored rows" in n for n in out["notes"])
+    # observed, the low points drag cnn's floor down; as lower bounds they are consistent with the curve
+    assert out["fits"]["cnn"]["params"]["E"]["value"] > plain["fits"]["cnn"]["params"]["E"]["value"]
+    assert out["fits"]["cnn"]["params"]["E"]["value"] == pytest.approx(0.2, rel=0.1)
+    df.assign(capped="maybe").to_csv(csv, index=False)
+    _one_line_error(_fit(csv, "--censored", "capped"), "column 'capped' row 2: 'maybe' is not true/false")

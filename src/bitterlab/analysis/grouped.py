@@ -42,6 +42,7 @@ class Table:
     group: str
     seed: str | None
     notes: tuple[str, ...] = ()
+    censored: str | None = None  # column of booleans: the row's loss is a lower bound (failed or capped)
 
     @property
     def groups(self) -> list[str]:
@@ -72,8 +73,21 @@ def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
     return values
 
 
+TRUE, FALSE = {"true", "1", "yes", "y", "censored"}, {"false", "0", "no", "n", ""}
+
+
+def _flags(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A column of booleans (true/false, 1/0, yes/no; an empty cell is false), naming a bad cell."""
+    text = df[col].fillna("").astype(str).str.strip().str.lower()
+    bad = ~text.isin(TRUE | FALSE)
+    if bad.any():
+        row = _first(bad.to_numpy())
+        raise ValueError(f"column {col!r} row {row}: {df[col].iloc[row - 2]!r} is not true/false (1/0, yes/no)")
+    return text.isin(TRUE).to_numpy()
+
+
 def table(df: pd.DataFrame, *, xs: list[str] | tuple[str, ...], y: str, group: str,
-          seed: str | None = None) -> Table:
+          seed: str | None = None, censored: str | None = None) -> Table:
     """Validate a results table (every error names its column and row) and average it to one row per
     (group, x..., seed). Without a seed column, rows that share a (group, x) are replicates: each stays
     a point and the bootstrap resamples points (above ``MAX_POINTS`` rows in a group they are averaged
@@ -81,7 +95,7 @@ def table(df: pd.DataFrame, *, xs: list[str] | tuple[str, ...], y: str, group: s
     xs = tuple(xs)
     if len(df) == 0:
         raise ValueError("the table has a header but no rows")
-    for col in [*xs, y, group] + ([seed] if seed else []):
+    for col in [*xs, y, group] + ([seed] if seed else []) + ([censored] if censored else []):
         if col not in df.columns:
             raise ValueError(f"no column {col!r} (columns: {', '.join(map(str, df.columns))})")
     for col in [group] + ([seed] if seed else []):
@@ -91,17 +105,23 @@ def table(df: pd.DataFrame, *, xs: list[str] | tuple[str, ...], y: str, group: s
     frame = pd.DataFrame({c: _numeric(df, c) for c in [*xs, y]})
     frame[group] = df[group].astype(str).to_numpy()
     notes: list[str] = []
+    flags = [censored] if censored else []
+    if censored:
+        frame[censored] = _flags(df, censored)
+        if frame[censored].any():
+            notes.append(f"{int(frame[censored].sum())} censored rows (column {censored!r}) enter the fits as lower "
+                         "bounds: 'at least this loss'")
     if seed:
         frame[seed] = df[seed].astype(str).to_numpy()
-        keys = [group, *xs, seed]
+        keys = [group, *xs, seed, *flags]
         agg = frame.groupby(keys, sort=False)[y].agg(["mean", "size"]).reset_index()
         repeated = int((agg["size"] > 1).sum())
         if repeated:
             notes.append(f"{int(agg['size'][agg['size'] > 1].sum())} rows repeat one of {repeated} (group, x, seed) "
                          f"combinations: averaged to one result per seed (at most {int(agg['size'].max())} rows each)")
         agg = agg.rename(columns={"mean": y, "size": "rows"})
-        return Table(frame=agg, xs=xs, y=y, group=group, seed=seed, notes=tuple(notes))
-    keys = [group, *xs]
+        return Table(frame=agg, xs=xs, y=y, group=group, seed=seed, notes=tuple(notes), censored=censored)
+    keys = [group, *xs, *flags]
     size = frame.groupby(keys, sort=False)[y].transform("size")
     if (size > 1).any():
         cells = frame[size > 1].drop_duplicates(keys)
@@ -118,11 +138,12 @@ def table(df: pd.DataFrame, *, xs: list[str] | tuple[str, ...], y: str, group: s
                      "name the seed column to keep the seed-to-seed spread in the intervals")
     else:
         frame["rows"] = 1
-    return Table(frame=frame, xs=xs, y=y, group=group, seed=None, notes=tuple(notes))
+    return Table(frame=frame, xs=xs, y=y, group=group, seed=None, notes=tuple(notes), censored=censored)
 
 
 def fit_grouped(frames: dict[str, pd.DataFrame], y: str, *, x: str = "x", seed: str | None = "seed",
-                family: str = "auto", leave_one_out: bool = True) -> dict[str, ContenderFit]:
+                family: str = "auto", leave_one_out: bool = True, censored: str | None = None
+                ) -> dict[str, ContenderFit]:
     """Fit every group's curve. With a seed column and at least two seeds the bootstrap weights are
     shared by seed across groups (paired comparisons); otherwise each group's points are its clusters,
     weighted independently. A fit that cannot be made raises ``ValueError`` naming its group."""
@@ -131,12 +152,14 @@ def fit_grouped(frames: dict[str, pd.DataFrame], y: str, *, x: str = "x", seed: 
     out = {}
     for i, (name, rows) in enumerate(frames.items()):
         xs, ys = rows[x].to_numpy(float), rows[y].to_numpy(float)
+        flags = rows[censored].to_numpy(bool) if censored else None
         if shared is not None:
             index = {s: k for k, s in enumerate(seeds)}
-            pts = Points(x=xs, y=ys, cluster=np.array([index[s] for s in rows[seed]], int), n_clusters=len(seeds))
+            pts = Points(x=xs, y=ys, cluster=np.array([index[s] for s in rows[seed]], int), n_clusters=len(seeds),
+                         censored=flags)
             reps = shared
         else:
-            pts = Points(x=xs, y=ys, cluster=np.arange(len(xs)), n_clusters=len(xs))
+            pts = Points(x=xs, y=ys, cluster=np.arange(len(xs)), n_clusters=len(xs), censored=flags)
             reps = replicates(pts.n_clusters, seed=i)
         try:
             out[name] = fit_contender(pts, reps, family=family, leave_one_out=leave_one_out)
@@ -192,7 +215,7 @@ def fit_table(tab: Table, *, reference: str | None = None, family: str = "auto",
             cluster = rows[tab.seed].to_numpy() if tab.seed else None
             out["fits"][g] = two_axis_summary(n, d, rows[tab.y].to_numpy(float), level=level, cluster=cluster)
         return out
-    curves = fit_grouped(frames, tab.y, x=tab.xs[0], seed=tab.seed, family=family)
+    curves = fit_grouped(frames, tab.y, x=tab.xs[0], seed=tab.seed, family=family, censored=tab.censored)
     for g, cf in curves.items():
         out["fits"][g] = fit_summary(cf, level)
         if predict_at:

@@ -41,12 +41,15 @@ SEARCH_BELOW, SEARCH_ABOVE = 1e-2, 1e6  # exchange-rate search range, relative t
 
 @dataclass(frozen=True)
 class Points:
-    """One contender's ok results: x, y and the cluster (seed) of each point, 0..n_clusters−1."""
+    """One contender's results: x, y and the cluster (seed) of each point, 0..n_clusters−1;
+    ``censored`` marks lower bounds (a failed or capped trial: "at least this loss"), fitted by a
+    one-sided loss (:func:`bitterlab.analysis.robust.fit_batch`)."""
 
     x: np.ndarray
     y: np.ndarray
     cluster: np.ndarray
     n_clusters: int
+    censored: np.ndarray | None = None
 
     @property
     def scales(self) -> np.ndarray:
@@ -97,10 +100,10 @@ def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | 
     hypothesis kept finding basins that a handful of starts missed), to 1e-13."""
     family = get_family(name)
     if warm is None:
-        fit = fit_batch(family, pts.x, pts.y, weights)
+        fit = fit_batch(family, pts.x, pts.y, weights, censored=pts.censored)
     else:
         fit = fit_batch(family, pts.x, pts.y, weights, extra_starts=warm, n_polish=n_polish, exhaustive=False,
-                        ftol=1e-9, max_iter=300)
+                        ftol=1e-9, max_iter=300, censored=pts.censored)
     theta = fit.theta.copy()
     n_scales = np.array([len(np.unique(pts.x[row > 0])) for row in weights])
     theta[n_scales < family.n_params] = np.nan
