@@ -238,3 +238,21 @@ def test_censored_rows_enter_the_fit_as_lower_bounds(csv):
     assert out["fits"]["cnn"]["params"]["E"]["value"] == pytest.approx(0.2, rel=0.1)
     df.assign(capped="maybe").to_csv(csv, index=False)
     _one_line_error(_fit(csv, "--censored", "capped"), "column 'capped' row 2: 'maybe' is not true/false")
+
+
+def test_no_runtime_warning_reaches_the_terminal(csv, tmp_path):
+    """Run as a user would (a subprocess, no pytest warning filters): a flat group, a rising one and
+    a two-axis fit write nothing to stderr."""
+    import subprocess
+    import sys
+
+    df = pd.read_csv(csv)
+    flat = df[df["model"] == "cnn"].assign(model="flat", loss=0.3)
+    rising = df[df["model"] == "cnn"].assign(model="rising", loss=lambda d: 0.01 * d["n"] ** 0.3)
+    pd.concat([df, flat, rising]).to_csv(csv, index=False)
+    code = "from bitterlab.cli import app; app()"
+    res = subprocess.run([sys.executable, "-c", code, "fit", str(csv), "--x", "n", "--y", "loss", "--group", "model",
+                          "--seed", "seed", "--predict", "1e5", "--plot", str(tmp_path / "f.svg")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == "" and "flat vs mlp" in res.stdout
