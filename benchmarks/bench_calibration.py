@@ -42,7 +42,7 @@ PAIRS = {
 }
 
 
-def duels(studies: int = 100) -> None:
+def duels(studies: int = 60) -> None:
     print(f"duels with known truths over {studies} simulated studies each (6 scales, 100 to 10^4; half the noise a "
           "seed effect shared by both contenders; families chosen by held-out scales): targets for a never-crossing "
           "truth: P(cross) ≥ 0.5 in ≤ 5%, a finite rate with a bounded interval in ≤ 10%")

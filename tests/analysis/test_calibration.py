@@ -25,7 +25,7 @@ def test_a_never_crossing_pair_is_not_reported_as_crossing_or_as_a_confident_fin
     """0.30 + 5x^-½ vs 0.20 + 5x^-½ at six scales over two decades, σ = 0.1 with half of it a seed
     effect: the curves never cross and the exchange rate is infinite (the generic's floor 0.30 is above
     the structured loss 0.25 at 10^4). Small version (12 studies); benchmarks/bench_calibration.py runs
-    100 at 3, 5 and 10 seeds."""
+    60 at 3, 5 and 10 seeds."""
     got = pair_outcomes(replace(NEVER, seeds=seeds), 12, seed=seeds, n_boot=100)
     assert got["p_cross_ge_half"] <= 1 / 12, got
     assert got["bounded_rate"] <= 1 / 12, got  # a finite rate may be read off a fit, never with a bounded interval
