@@ -256,3 +256,20 @@ def test_no_runtime_warning_reaches_the_terminal(csv, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stderr == "" and "flat vs mlp" in res.stdout
+
+
+def test_crossover_marks_are_drawn_by_probability_and_only_inside_the_plotted_range():
+    from bitterlab.report.fit_figures import fit_figure
+
+    frame = pd.DataFrame({"g": ["a", "a", "b", "b"], "n": [10.0, 100.0, 10.0, 100.0], "loss": [1.0, 0.5, 0.9, 0.6]})
+    band = [{"x": x, "value": 1.0, "low": 0.9, "high": 1.1, "extrapolated": x > 100} for x in (10.0, 100.0, 1000.0)]
+    cross = lambda point, p_in, p_out: {"group": "b", "reference": "a",  # noqa: E731
+                                        "crossover": {"point": point, "p_within": p_in, "p_beyond_10x": p_out}}
+    fig = fit_figure(frame, x="n", y="loss", group="g", bands={"a": band, "b": band},
+                     comparisons=[cross(50.0, 0.2, 0.1), cross(500.0, 0.0, 0.9), cross(5e4, 0.0, 0.5)])
+    ax = fig.axes[0]
+    marks = [ln for ln in ax.get_lines() if ln.get_gid() == "crossover"]
+    assert [ln.get_xdata()[0] for ln in marks] == [50.0, 500.0]  # 5e4 lies beyond the plotted 1000
+    assert [ln.get_alpha() for ln in marks] == pytest.approx([0.3, 0.9])
+    assert "P = 0.30" in marks[0].get_label()
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.bbox.x1 - 1  # the legend sits outside the data
