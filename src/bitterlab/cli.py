@@ -331,81 +331,46 @@ def demo(
     print(f"report written to {index.resolve()}")
 
 
-def _read_results_csv(path: Path, xs: list[str], y: str, group: str, seed: str | None):
-    """Read and validate a bring-your-own results CSV; raise fail() naming the culprit."""
+def _read_csv(path: Path):
+    """Read a bring-your-own results CSV; raise fail() naming the culprit."""
     import pandas as pd
 
+    if path.is_dir():
+        raise fail(f"{path}: is a directory, not a CSV file")
     try:
-        df = pd.read_csv(path)
+        return pd.read_csv(path)
     except FileNotFoundError:
         raise fail(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except pd.errors.EmptyDataError:
+        raise fail(f"{path}: the file is empty (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise fail(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    for col in [*xs, y, group] + ([seed] if seed else []):
-        if col not in df.columns:
-            raise fail(f"{path}: no column {col!r} (columns: {', '.join(map(str, df.columns))})")
-    for col in [*xs, y]:
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() | ~values.map(lambda v: v == v and abs(v) != float("inf"))
-        if bad.any():
-            row = int(bad.idxmax()) + 2  # 1-based, after the header line
-            raise fail(f"{path}: column {col!r} row {row}: {df[col].iloc[row - 2]!r} is not a finite number")
-        if (values <= 0).any():
-            row = int((values <= 0).idxmax()) + 2
-            raise fail(f"{path}: column {col!r} row {row}: {values.iloc[row - 2]} is not positive")
-        df[col] = values
-    df[group] = df[group].astype(str)
-    return df
 
 
-def fit_groups(df, xs: list[str], y: str, group: str, seed: str | None, reference: str, family: str) -> dict:
-    """Fits, pairwise comparisons with the reference group, warnings and bands of a results table."""
-    from bitterlab.analysis import compare, fit_band, fit_contender, fit_summary, points, replicates, two_axis_summary
-    from bitterlab.analysis.scaling import selection_warnings, shape_warnings
-
-    groups = list(dict.fromkeys(df[group]))
-    out: dict = {"fits": {}, "comparisons": [], "warnings": [], "bands": {}}
-    if len(xs) == 2:
-        for g in groups:
-            rows = df[df[group] == g]
-            out["fits"][g] = two_axis_summary(rows[xs[0]], rows[xs[1]], rows[y], level=0.9)
-        return out
-    seeds = sorted(df[seed].unique()) if seed else []
-    shared = replicates(len(seeds)) if len(seeds) >= 2 else None
-    curves = {}
-    for i, g in enumerate(groups):
-        rows = df[df[group] == g]
-        if shared is not None:
-            pts = points(rows, y, x=xs[0], seed_col=seed, seeds=seeds)
-            reps = shared
-        else:
-            pts = points(rows, y, x=xs[0], seed_col=None)
-            reps = replicates(pts.n_clusters, exact=False, seed=i)
-        try:
-            curves[g] = fit_contender(pts, reps, family=family)
-        except ValueError as exc:
-            raise ValueError(f"group {g!r}: {exc}") from None
-        out["fits"][g] = fit_summary(curves[g], 0.9)
-        out["bands"][g] = fit_band(curves[g], 0.9)
-        out["warnings"] += shape_warnings(curves[g], g, y) + selection_warnings(curves[g], g)
-    for g in groups:
-        if g != reference:
-            out["comparisons"].append({"group": g, "reference": reference, **compare(curves[g], curves[reference], 0.9)})
-    return out
+PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 @app.command()
 def fit(
-    file: Annotated[Path, typer.Argument(help="CSV of results, one row per (group, scale[, seed]).")],
+    file: Annotated[Path, typer.Argument(help="CSV of results, one row per (group, scale[, seed]) or a raw log.")],
     x: Annotated[list[str], typer.Option("--x", help="Scale column; give two for L(N, D) = E + A/N^a + B/D^b.")],
     y: Annotated[str, typer.Option("--y", help="Loss column (lower is better, positive).")],
     group: Annotated[str, typer.Option("--group", help="Column naming the method/contender.")],
-    seed: Annotated[str | None, typer.Option("--seed", help="Seed column: the bootstrap resamples seeds.")] = None,
+    seed: Annotated[str | None, typer.Option("--seed", help="Seed column: rows are averaged per (group, x, seed) "
+                                             "and the bootstrap resamples seeds.")] = None,
     reference: Annotated[str | None, typer.Option(help="Group the others are compared with (default: first).")] = None,
+    censored: Annotated[str | None, typer.Option("--censored", help="Column of true/false: the row is a failed or "
+                                                 "capped trial whose loss is a lower bound ('at least this "
+                                                 "loss'), fitted as censored.")] = None,
     family: Annotated[str, typer.Option(help="Curve family: auto (chosen by held-out scales), pow3, pow4, mmf4, "
                                         "wbl4, bnsl or last_value.")] = "auto",
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    plot: Annotated[Path | None, typer.Option(help="Write a log-log figure (PNG or SVG) of points, fits and bands.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a log-log figure (PNG, SVG or PDF) of points, fits and "
+                                              "bands.")] = None,
+    predict: Annotated[list[float] | None, typer.Option("--predict", help="A scale X to predict each group's loss at "
+                                                        "(90% interval, extrapolation calibrated on LCDB) and "
+                                                        "P(order of two groups at X differs from the measured "
+                                                        "order); repeatable.")] = None,
 ) -> None:
     """Fit scaling curves to your own results: fits with 90% intervals, exchange rates, crossovers.
 
@@ -415,47 +380,52 @@ def fit(
 
     Example: bitterlab fit results.csv --x n_train --y test_loss --group model --seed seed --plot fits.png
     """
+    import warnings
+
+    import numpy as np
+
     from bitterlab.analysis.families import FAMILIES
+    from bitterlab.analysis.grouped import fit_table, table
+    from bitterlab.report.fit_words import fit_lines
 
     if len(x) not in (1, 2):
         raise fail("--x takes one column (one-axis fit) or two (two-axis fit)")
     if family not in ("auto", "last_value", *FAMILIES):
         raise fail(f"--family must be auto, last_value or one of {', '.join(FAMILIES)}, got {family!r}")
-    df = _read_results_csv(file, x, y, group, seed)
-    groups = list(dict.fromkeys(df[group]))
-    ref = reference or groups[0]
-    if ref not in groups:
-        raise fail(f"--reference {ref!r} is not a value of column {group!r} (values: {', '.join(groups)})")
-    try:
-        out = fit_groups(df, x, y, group, seed, ref, family)
-    except ValueError as exc:
-        raise fail(f"{file}: {exc}") from None
-    bands = out.pop("bands")
-    if plot is not None:
-        from bitterlab.report.figures import fit_figure
-
-        figure = fit_figure(df, x=x[0], y=y, group=group, bands=bands, comparisons=out["comparisons"])
-        plot.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(plot, dpi=110)
+    if predict and not all(v > 0 and v != float("inf") for v in predict):
+        raise fail(f"--predict takes positive, finite scales, got {', '.join(f'{v:g}' for v in predict)}")
+    if plot is not None and plot.suffix.lower() not in PLOT_FORMATS:
+        raise fail(f"--plot {plot}: the figure must be {', '.join(PLOT_FORMATS)}, got {plot.suffix or 'no suffix'!r}")
+    df = _read_csv(file)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numerical noise of the fits; the output says what matters
+        try:
+            tab = table(df, xs=x, y=y, group=group, seed=seed, censored=censored)
+            out = fit_table(tab, reference=reference, family=family, predict_at=tuple(predict or ()))
+        except ValueError as exc:
+            raise fail(f"{file}: {exc}") from None
+        bands = out.pop("bands")
+        if plot is not None:
+            _fit_plot(plot, tab, out, bands)
     if json_:
         print(json.dumps(out, indent=2))
         return
-    for g, f in out["fits"].items():
-        cells = ", ".join(f"{k}={v['value']:.4g} [{_num(v['low'])}, {_num(v['high'])}]" for k, v in f["params"].items())
-        print(f"{g}: {f['family']} ({f['formula']}): {cells}")
-    for c in out["comparisons"]:
-        ex, cr = c["exchange_rate"], c["crossover"]
-        rate = "unreachable" if ex is None else f"{ex['value']:.3g}x [{_num(ex['low'])}, {_num(ex['high'])}] at x={ex['x']:.3g}"
-        print(f"{c['group']} vs {c['reference']}: exchange rate {rate}; P(cross within range)={cr['p_within']:.2f}, "
-              f"P(cross within 10x beyond, extrapolated)={cr['p_beyond_10x']:.2f}")
-    for w in out["warnings"]:
-        print(f"  warning: {w}")
+    for line in fit_lines(out, x=x[0], y=y):
+        print(line)
     if plot is not None:
         print(f"figure written to {plot}")
 
 
-def _num(v: float | None) -> str:
-    return "unbounded" if v is None else f"{v:.3g}"
+def _fit_plot(path: Path, tab, out: dict, bands: dict) -> None:
+    from bitterlab.report.fit_figures import fit_figure, surface_figure
+
+    if len(tab.xs) == 2:
+        figure = surface_figure(tab.frame, n=tab.xs[0], d=tab.xs[1], y=tab.y, group=tab.group, fits=out["fits"])
+    else:
+        figure = fit_figure(tab.frame, x=tab.xs[0], y=tab.y, group=tab.group, bands=bands,
+                            comparisons=out["comparisons"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
 def _parse(spec: str):

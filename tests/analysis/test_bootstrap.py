@@ -5,31 +5,28 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitterlab.analysis.bootstrap import interval, probability, replicates, weighted_quantile
+from bitterlab.analysis.bootstrap import (concentration, estimate_interval, interval, probability, replicates,
+                                          weighted_quantile)
 
 
-@pytest.mark.parametrize("s", [1, 2, 3, 5, 6])
-def test_exact_bootstrap_enumerates_every_multiset_with_its_multinomial_probability(s):
-    reps = replicates(s)
-    assert len(reps.counts) == math.comb(2 * s - 1, s)
-    assert (reps.counts.sum(axis=1) == s).all()
-    assert len({tuple(c) for c in reps.counts}) == len(reps.counts)
-    assert reps.prob.sum() == pytest.approx(1.0)
-    # P(every cluster drawn once) = s!/s^s
-    once = np.all(reps.counts == 1, axis=1)
-    assert reps.prob[once].sum() == pytest.approx(math.factorial(s) / s**s)
+@pytest.mark.parametrize("s", [3, 5, 10])
+def test_dirichlet_weights_give_the_mean_its_unbiased_variance(s):
+    """Var*(Σ Wᵢ yᵢ / S) = s²/S with W = S·Dirichlet((S−2)/S): no (S−1)/S bias, no rescaling."""
+    reps = replicates(s, n_boot=40000, seed=1)
+    assert np.allclose(reps.weights.sum(axis=1), s) and (reps.weights >= 0).all()
+    assert concentration(s) == pytest.approx((s - 2) / s)
+    values = np.geomspace(1, 16, s)
+    means = reps.weights @ values / s
+    assert np.var(means) == pytest.approx(values.var(ddof=1) / s, rel=0.03)
+    assert len(np.unique(means.round(12))) == len(means)  # continuous: no repeated multisets
 
 
-def test_exact_and_monte_carlo_bootstrap_agree_on_the_mean_of_five_values():
-    values = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
-    exact, mc = replicates(5), replicates(5, exact=False, n_boot=20000, seed=1)
-    means = lambda r: r.counts @ values / 5  # noqa: E731
-    for q in (0.05, 0.5, 0.95):
-        assert weighted_quantile(means(exact), exact.prob, q) == pytest.approx(
-            weighted_quantile(means(mc), mc.prob, q), rel=0.05)
-    # the bootstrap variance of a mean is (n−1)/n² · Σ(x − x̄)²/(n) ... i.e. σ̂²/n with the 1/n variance
-    var = np.sum(exact.prob * (means(exact) - values.mean()) ** 2)
-    assert var == pytest.approx(values.var() / 5)
+def test_two_seeds_are_each_seed_alone_and_one_is_the_data():
+    two = replicates(2)
+    assert np.array_equal(two.weights, [[2.0, 0.0], [0.0, 2.0]]) and np.allclose(two.prob, 0.5)
+    values = np.array([1.0, 3.0])
+    assert np.sum(two.prob * (two.weights @ values / 2 - 2.0) ** 2) == pytest.approx(values.var(ddof=1) / 2)
+    assert np.array_equal(replicates(1).weights, [[1.0]])
 
 
 @given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=30), st.floats(0.01, 0.99))
@@ -41,9 +38,19 @@ def test_weighted_quantile_with_equal_weights_is_a_sample_value_at_the_right_ran
 
 
 def test_interval_reports_unbounded_ends_and_probabilities():
-    reps = replicates(3)
-    values = np.where(reps.counts[:, 0] == 3, np.inf, 1.0)  # unreachable only when seed 0 is drawn 3 times
-    assert interval(values, reps, 0.9)["low"] == 1.0
-    assert probability(np.isinf(values), reps) == pytest.approx(1 / 27)
+    reps = replicates(3, n_boot=1000)
+    values = np.where(reps.weights[:, 0] > 2.97, np.inf, 1.0)  # unreachable when seed 0 dominates
+    share = np.mean(reps.weights[:, 0] > 2.97)
+    assert 0 < share < 0.05 and interval(values, reps, 0.9) == {"low": 1.0, "high": 1.0}
+    assert probability(np.isinf(values), reps) == pytest.approx(share)
     assert interval(np.full(len(reps.prob), np.nan), reps, 0.9) == {"low": None, "high": None}
     assert interval([1.0], replicates(1), 0.9) == {"low": None, "high": None}
+
+
+def test_an_interval_that_misses_its_estimate_is_widened_to_it_and_says_so():
+    reps = replicates(2)
+    got, widened = estimate_interval(0.49, np.array([0.50, 0.56]), reps, 0.9)
+    assert widened and got == {"value": 0.49, "low": 0.49, "high": 0.56}
+    got, widened = estimate_interval(0.52, np.array([0.50, 0.56]), reps, 0.9)
+    assert not widened and got == {"value": 0.52, "low": 0.50, "high": 0.56}
+    assert math.isinf(estimate_interval(2.0, np.array([1.0, np.inf]), reps, 0.9)[0]["high"] or math.inf)

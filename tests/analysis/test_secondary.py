@@ -85,3 +85,19 @@ def test_a_fitted_crossing_without_a_measured_sign_change_is_labelled(results):
     b = verdict(study_2axis(), flipped)[0]
     assert b["per_scale"][0]["winner"] == "g" and b["per_scale"][0]["decisive"]
     assert b["crossover"]["measured_sign_change"] is True
+
+
+def test_each_verdict_has_one_evidence_grade_and_the_scoreboard_sorts_by_it(results):
+    from bitterlab.analysis.evidence import GRADES
+    from bitterlab.report.tables import scoreboard
+
+    s = study_2axis()
+    a, b = verdict(s, results)
+    for v in (a, b, a["secondary"]):
+        assert v["evidence"]["grade"] in GRADES and v["evidence"]["reasons"]
+    # toy: 3 seeds, so never "strong"
+    assert a["evidence"]["grade"] == "suggestive" and any("3 seeds" in r for r in a["evidence"]["reasons"])
+    weak = {**b, "evidence": {"grade": "inconclusive", "reasons": ["x"]}}
+    board = scoreboard([(s, [weak, a])])
+    assert list(board["evidence"]) == ["suggestive", "inconclusive"]  # strongest first
+    assert list(board["task"]) == [a["task"], b["task"]]

@@ -1,79 +1,79 @@
-"""The cluster bootstrap over seeds, and its intervals.
+"""The cluster bootstrap over seeds, as exchangeable random weights, and its intervals.
 
-Resampling unit: the seed. A seed's results at every scale are resampled together (a cluster), so
+Resampling unit: the seed. A seed's results at every scale are weighted together (a cluster), so
 whatever a seed shares across scales (a data permutation, a window, an initialisation stream) is
-kept. With one seed, points are the clusters. A replicate is a vector of counts c (how many times
-each cluster was drawn); a fit to the replicate weights every point by its cluster's count.
+kept. With one seed, points are the clusters. A replicate is a vector of cluster weights W (mean
+1); a fit to the replicate weights every point by its cluster's weight, so every replicate curve is
+a fitted curve of its family (never a pointwise mix of curves) and every positive parameter stays
+positive.
 
-Exact bootstrap: with S ≤ ``EXACT_UP_TO`` clusters, every one of the C(2S−1, S) multisets is
-enumerated with its multinomial probability S!/(∏ cᵢ!)/S^S (Fisher & Hall 1991), so the bootstrap
-distribution carries no Monte Carlo error; otherwise ``n_boot`` replicates are drawn, each with
-probability 1/n_boot.
+Weights (the exchangeably weighted bootstrap, Præstgaard & Wellner 1993; Rubin's 1981 Bayesian
+bootstrap is the case α = 1): W = S·w with w ~ Dirichlet(α, …, α). For a weighted mean
+T* = Σ Wᵢ yᵢ / S,
 
-Rescaling (Rao & Wu 1988, JASA 83, §3): the bootstrap variance of a statistic of S clusters is
-biased low by (S−1)/S, which matters with the 3–10 seeds of a sweep. Each replicate's deviation
-from the estimate is therefore scaled by √(S/(S−1)) before intervals and probabilities are read
-off: T*ᵣ = T̂ + √(S/(S−1))·(T* − T̂) for every reported quantity T — the curve at each x, each
-natural parameter, a slope (:class:`bitterlab.analysis.curves.RescaledCurves`).
+    Var*(T*) = Σ (yᵢ − ȳ)² / (S (Sα + 1)),
 
-Intervals: percentiles of the rescaled bootstrap distribution (Efron & Tibshirani 1993, ch. 13),
-weighted by the replicates' probabilities. Their coverage is measured, not assumed:
-benchmarks/bench_calibration.py and tests/analysis/test_calibration.py (see docs/statistics.md for
-the numbers and for two corrections that were tried and rejected).
+and α = (S − 2)/S makes it s²/S — the unbiased variance of the mean, without the (S−1)/S bias of
+the multinomial bootstrap that the rescaling of Rao & Wu (1988) corrected by inflating each
+replicate's deviation (which turned shallow replicate curves into rising hybrids). S = 2 is the
+limit α → 0: each seed alone, with probability ½ each (enumerated). The weights are continuous, so
+3 seeds give as many distinct replicates as are drawn instead of the 10 multisets of the
+multinomial bootstrap, whose interval ends were one-seed fits.
+
+Intervals: percentiles of the replicate distribution (Efron & Tibshirani 1993, ch. 13), weighted by
+the replicates' probabilities; an interval that misses its point estimate (possible with few
+seeds, where the replicates of a nonlinear fit fall on one side) is widened to include it, and the
+caller says so (:func:`estimate_interval`). Coverage is measured, not assumed:
+benchmarks/bench_calibration.py and tests/analysis/test_calibration.py (docs/statistics.md).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import combinations_with_replacement
 
 import numpy as np
 
-EXACT_UP_TO = 6  # clusters: C(11, 6) = 462 multisets
-N_BOOT = 1000  # Monte Carlo replicates above that
+N_BOOT = 1000  # Monte Carlo replicates
 
 
 @dataclass(frozen=True)
 class Replicates:
-    """Bootstrap replicates: ``counts`` (B, S) draws of each cluster, ``prob`` (B,) their probabilities."""
+    """Bootstrap replicates: ``weights`` (B, S) of each cluster (mean 1 per row), ``prob`` (B,)."""
 
-    counts: np.ndarray
+    weights: np.ndarray
     prob: np.ndarray
 
     @property
     def n_clusters(self) -> int:
-        return self.counts.shape[1]
-
-    @property
-    def rescale(self) -> float:
-        """√(S/(S−1)) (Rao & Wu 1988); 1 for a single cluster."""
-        s = self.n_clusters
-        return math.sqrt(s / (s - 1)) if s > 1 else 1.0
-
-    def spread(self, estimate: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Replicate values with their deviations from ``estimate`` rescaled."""
-        return estimate + self.rescale * (values - estimate)
+        return self.weights.shape[1]
 
     def point_weights(self, cluster: np.ndarray) -> np.ndarray:
         """Weights (B, n) of n points whose clusters are ``cluster`` (n,) ints in 0..S−1."""
-        return self.counts[:, cluster].astype(float)
+        return self.weights[:, cluster].astype(float)
+
+    def take(self, rows) -> Replicates:
+        return Replicates(weights=self.weights[rows], prob=self.prob[rows])
 
 
-def replicates(n_clusters: int, *, n_boot: int = N_BOOT, seed: int = 0, exact: bool = True) -> Replicates:
-    """All multisets of the clusters (exact) when there are few, else ``n_boot`` random draws
-    (always random with ``exact=False``, e.g. for independent bootstraps of unpaired data)."""
+def concentration(n_clusters: int) -> float:
+    """α = (S − 2)/S: Dirichlet(α) weights give a weighted mean the unbiased variance s²/S."""
+    return (n_clusters - 2) / n_clusters
+
+
+def replicates(n_clusters: int, *, n_boot: int = N_BOOT, seed: int = 0) -> Replicates:
+    """Exchangeable cluster weights: ``n_boot`` draws of S·Dirichlet((S−2)/S) for S ≥ 3; for S = 2
+    the two one-seed replicates (the α → 0 limit, exact); for S = 1 the data itself. Independent
+    bootstraps (unpaired contenders) use different ``seed`` s."""
     s = n_clusters
     if s < 1:
         raise ValueError("the bootstrap needs at least one cluster")
-    if exact and s <= EXACT_UP_TO:
-        counts = np.array([np.bincount(m, minlength=s) for m in combinations_with_replacement(range(s), s)])
-        log_p = (math.lgamma(s + 1) - np.sum([[math.lgamma(c + 1) for c in row] for row in counts], axis=1)
-                 - s * math.log(s))
-        return Replicates(counts=counts, prob=np.exp(log_p))
+    if s <= 2:
+        return Replicates(weights=float(s) * np.eye(s), prob=np.full(s, 1.0 / s))
     rng = np.random.default_rng(seed)
-    counts = np.stack([np.bincount(rng.integers(0, s, s), minlength=s) for _ in range(n_boot)])
-    return Replicates(counts=counts, prob=np.full(n_boot, 1.0 / n_boot))
+    g = rng.gamma(concentration(s), size=(n_boot, s))
+    g[g.sum(axis=1) == 0] = 1.0  # all-zero rows underflow only for absurdly small α
+    return Replicates(weights=s * g / g.sum(axis=1, keepdims=True), prob=np.full(n_boot, 1.0 / n_boot))
 
 
 def weighted_quantile(values: np.ndarray, prob: np.ndarray, q: float) -> float:
@@ -98,6 +98,19 @@ def interval(values, reps: Replicates, level: float) -> dict[str, float | None]:
     low = weighted_quantile(values, reps.prob, tail)
     high = weighted_quantile(values, reps.prob, 1 - tail)
     return {"low": low if math.isfinite(low) else None, "high": high if math.isfinite(high) else None}
+
+
+def estimate_interval(value: float, values, reps: Replicates, level: float) -> tuple[dict, bool]:
+    """``{value, low, high}`` with the percentile interval widened, where it misses the estimate, to
+    reach it; the flag says whether it was widened (None ends, i.e. unbounded, are kept)."""
+    out = {"value": float(value), **interval(values, reps, level)}
+    widened = False
+    if math.isfinite(value):
+        if out["low"] is not None and value < out["low"]:
+            out["low"], widened = float(value), True
+        if out["high"] is not None and value > out["high"]:
+            out["high"], widened = float(value), True
+    return out, widened
 
 
 def probability(flags, reps: Replicates) -> float:

@@ -79,45 +79,6 @@ class LastValueCurves:
         return LastValueCurves(self.scales, self.means[rows])
 
 
-@dataclass(frozen=True)
-class RescaledCurves:
-    """Bootstrap replicate curves with their deviations from the estimate rescaled pointwise,
-    L_r(x) = L̂(x) + c·(L*(x) − L̂(x)) (floored at a thousandth of L̂), and likewise every natural
-    parameter p_r = p̂ + c·(p* − p̂) (Rao & Wu 1988; see :mod:`bitterlab.analysis.bootstrap`).
-    Rescaling the reported quantities, not log-parameters: an estimate at the E = 0 boundary
-    would otherwise turn a replicate's E = 0.007 into 0.055."""
-
-    best: FamilyCurves | LastValueCurves  # one row
-    reps: FamilyCurves | LastValueCurves
-    c: float
-
-    @property
-    def name(self) -> str:
-        return self.reps.name
-
-    def __len__(self) -> int:
-        return len(self.reps)
-
-    def _mix(self, best: np.ndarray, reps: np.ndarray) -> np.ndarray:
-        return np.maximum(best + self.c * (reps - best), 1e-3 * best)
-
-    def __call__(self, x) -> np.ndarray:
-        return self._mix(self.best(x), self.reps(x))
-
-    def at(self, x: np.ndarray) -> np.ndarray:
-        return self._mix(self.best(x)[0], self.reps.at(x))
-
-    def params(self) -> dict[str, np.ndarray]:
-        best, reps = self.best.params(), self.reps.params()
-        return {k: best[k] + self.c * (reps[k] - best[k]) for k in reps}
-
-    def take(self, rows) -> RescaledCurves:
-        return RescaledCurves(self.best, self.reps.take(rows), self.c)
-
-
-Curves = FamilyCurves | LastValueCurves | RescaledCurves
-
-
 def _refine(f, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Bisection in log x of a sign change of f (vectorised: f maps x (B,) to (B,)), f(lo) > 0 ≥ f(hi)."""
     llo, lhi = np.log(lo), np.log(hi)
@@ -179,3 +140,64 @@ def first_crossing(a: Curves, b: Curves, low: float, high: float) -> np.ndarray:
         s0 = sign[has, i]
         out[has] = _refine(lambda x: s0 * (sa.at(x) - sb.at(x)), grid[i], grid[i + 1])
     return out
+
+
+@dataclass(frozen=True)
+class MixedCurves:
+    """Bootstrap replicates whose family was chosen inside each replicate: replicate b is row
+    ``pos[b]`` of ``parts[which[b]]``. Parameters are reported for the ``main`` family (the one
+    chosen on all the data) and are NaN on replicates of another family, so parameter intervals are
+    conditional on the family while curves, exchange rates and crossings carry the family's
+    uncertainty."""
+
+    parts: tuple[FamilyCurves, ...]
+    which: np.ndarray  # (B,) index into parts
+    pos: np.ndarray  # (B,) row within parts[which[b]]
+    main: int
+
+    @property
+    def name(self) -> str:
+        return self.parts[self.main].name
+
+    @property
+    def family(self) -> Family:
+        return self.parts[self.main].family
+
+    @property
+    def theta(self) -> np.ndarray:
+        """θ of the main family, NaN on replicates of another family."""
+        part = self.parts[self.main]
+        out = np.full((len(self.which), part.theta.shape[1]), np.nan)
+        mine = self.which == self.main
+        out[mine] = part.theta[self.pos[mine]]
+        return out
+
+    def __len__(self) -> int:
+        return len(self.which)
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.atleast_1d(np.asarray(x, float))
+        out = np.empty((len(self.which), len(x)))
+        for k, part in enumerate(self.parts):
+            m = self.which == k
+            if m.any():
+                out[m] = part.take(self.pos[m])(x)
+        return out
+
+    def at(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float)
+        out = np.empty(len(self.which))
+        for k, part in enumerate(self.parts):
+            m = self.which == k
+            if m.any():
+                out[m] = part.take(self.pos[m]).at(x[m])
+        return out
+
+    def params(self) -> dict[str, np.ndarray]:
+        return self.parts[self.main].family.natural(self.theta)
+
+    def take(self, rows) -> MixedCurves:
+        return MixedCurves(self.parts, self.which[rows], self.pos[rows], self.main)
+
+
+Curves = FamilyCurves | LastValueCurves | MixedCurves

@@ -166,7 +166,7 @@ MMF4 = Family(
     log_phi=lambda eta, lx: -_softplus(np.exp(eta[:, 1:2]) * (_row(lx) - eta[:, :1])),
     grad_log_phi=_mmf4_grad,
     grid=lambda lo, hi: _product(np.geomspace(lo / 30, hi * 10, 16), np.array([0.15, 0.3, 0.5, 0.8, 1.2, 2.0])),
-    bounds=lambda lo, hi: (np.log([lo / 1e3, 0.02]), np.log([hi * 1e3, 10.0])),
+    bounds=lambda lo, hi: (np.log([lo / 1e3, 0.02]), np.log([hi * 1e3, 30.0])),
 )
 
 WBL4 = Family(
@@ -174,7 +174,7 @@ WBL4 = Family(
     log_phi=lambda eta, lx: -np.exp(np.exp(eta[:, 1:2]) * (_row(lx) - eta[:, :1])),
     grad_log_phi=_wbl4_grad,
     grid=lambda lo, hi: _product(np.geomspace(lo / 30, hi * 10, 16), np.array([0.05, 0.1, 0.2, 0.35, 0.6, 1.0])),
-    bounds=lambda lo, hi: (np.log([lo / 1e3, 0.02]), np.log([hi * 1e3, 10.0])),
+    bounds=lambda lo, hi: (np.log([lo / 1e3, 0.02]), np.log([hi * 1e3, 30.0])),
 )
 
 
@@ -195,8 +195,8 @@ BNSL = Family(
     shape_transform=("id", "id", "log", "log"), log_phi=_bnsl_log_phi, grad_log_phi=_bnsl_grad,
     grid=lambda lo, hi: _product(np.array([0.0, 0.15, 0.35, 0.7]), np.array([-0.5, -0.2, 0.2, 0.5, 1.0]),
                                  np.geomspace(lo, hi, 5), np.array([0.3, 1.0])),
-    bounds=lambda lo, hi: (np.array([-2.0, -4.0, np.log(lo / 10), np.log(0.05)]),
-                           np.array([4.0, 4.0, np.log(hi * 10), np.log(5.0)])),
+    bounds=lambda lo, hi: (np.array([-2.0, -10.0, np.log(lo / 10), np.log(0.02)]),
+                           np.array([4.0, 10.0, np.log(hi * 10), np.log(10.0)])),
 )
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (POW3, POW4, MMF4, WBL4, BNSL)}

@@ -53,8 +53,15 @@ def huber_objective(log_pred: np.ndarray, log_y: np.ndarray, w: np.ndarray) -> n
     return np.where(np.isfinite(val), val, np.inf)
 
 
+def _censor(r: np.ndarray, censored: np.ndarray | None) -> np.ndarray:
+    """Residuals of censored points ("at least this loss": the truth is ≥ y) count only where the
+    curve predicts below them (r = log L̂ − log y < 0): r ↦ min(r, 0), a one-sided Huber loss (the
+    robust analogue of the Tobit likelihood's survival term, Tobin 1958)."""
+    return r if censored is None else np.where(censored[None, :], np.minimum(r, 0.0), r)
+
+
 def value_and_grad(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.ndarray,
-                   w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   w: np.ndarray, censored: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """J_b(θ_b) and ∇J_b(θ_b), shapes (B,) and (B, p).
 
     With log L̂ = logaddexp(log E, log A + log φ): ∂/∂log E = E/L̂, ∂/∂log A = Aφ/L̂ and
@@ -64,9 +71,9 @@ def value_and_grad(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.n
         lphi = family.log_phi(theta[:, 2:], log_x)
         term = theta[:, 1:2] + lphi
         lp = np.logaddexp(theta[:, :1], term)
-        r = lp - log_y[None, :]
+        r = _censor(lp - log_y[None, :], censored)
         val = (w * huber(DELTA, r)).sum(axis=1)
-        dr = w * np.clip(r, -DELTA, DELTA)  # w·ψ(r)
+        dr = w * np.clip(r, -DELTA, DELTA)  # w·ψ(r); 0 for a censored point the curve is above
         share_a = np.exp(term - lp)
         shape = np.einsum("bn,bnk->bk", dr * share_a, family.grad_log_phi(theta[:, 2:], log_x))
         grad = np.concatenate([(dr * (1 - share_a)).sum(axis=1)[:, None], (dr * share_a).sum(axis=1)[:, None], shape],
@@ -76,8 +83,8 @@ def value_and_grad(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.n
 
 
 def polish(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.ndarray, w: np.ndarray,
-           *, max_iter: int = 1000, memory: int = 10, ftol: float = 1e-13, gtol: float = 1e-10
-           ) -> tuple[np.ndarray, np.ndarray]:
+           *, max_iter: int = 1000, memory: int = 10, ftol: float = 1e-13, gtol: float = 1e-10,
+           censored: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Minimise J_b from θ (B, p), each row on its own, by L-BFGS (Nocedal 1980; Nocedal & Wright 2006,
     Alg. 7.4/7.5) with a backtracking Armijo line search; vectorised over rows. Every accepted step
     lowers J, so no row ends worse than its start. The family's box on the shape parameters is kept by
@@ -88,7 +95,7 @@ def polish(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.ndarray, 
     lower, upper = family.box(float(x.min()), float(x.max()))
     theta = np.clip(np.array(theta, float), lower, upper)
     b, p = theta.shape
-    val, grad = value_and_grad(family, theta, x, log_y, w)
+    val, grad = value_and_grad(family, theta, x, log_y, w, censored)
     s_mem, y_mem, rho = np.zeros((b, memory, p)), np.zeros((b, memory, p)), np.zeros((b, memory))
     active = np.isfinite(val)
     first = np.ones(b, bool)
@@ -123,7 +130,7 @@ def polish(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.ndarray, 
             if len(k) == 0:
                 break
             cand = np.clip(th[k] + step[k, None] * d[k], lower, upper)
-            cv, cg = value_and_grad(family, cand, x, log_y, w[idx[k]])
+            cv, cg = value_and_grad(family, cand, x, log_y, w[idx[k]], censored)
             ok = cv <= val[idx[k]] + 1e-4 * np.einsum("bp,bp->b", g[k], cand - th[k])
             acc = k[ok]
             new_theta[acc], new_val[acc], new_grad[acc] = cand[ok], cv[ok], cg[ok]
@@ -214,7 +221,8 @@ def _distinct_best(theta: np.ndarray, obj: np.ndarray, n: int) -> np.ndarray:
 
 
 def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts: np.ndarray | None = None,
-              exhaustive: bool = True, ftol: float = 1e-13, max_iter: int = 1000) -> BatchFit:
+              exhaustive: bool = True, ftol: float = 1e-13, max_iter: int = 1000,
+              censored: np.ndarray | None = None) -> BatchFit:
     """Fit ``family`` to the points (x, y) under each row of ``weights`` (B, n).
 
     ``exhaustive``: every grid point is polished for ``SCREEN`` iterations, and the best ``n_polish``
@@ -222,6 +230,8 @@ def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts:
     up to basins that only reveal themselves late. Otherwise the best grid point of each of
     ``n_polish`` regions of the grid is polished. ``extra_starts`` (B, p), e.g. the fit to all the
     data as a warm start for bootstrap replicates, are polished too; the best result is kept.
+    ``censored`` (n,) marks points that are lower bounds ("at least this loss"): the starts ignore
+    them, the objective counts them only where the curve falls below them.
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     w = np.atleast_2d(np.asarray(weights, float))
@@ -231,15 +241,22 @@ def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts:
     w, back = np.unique(w, axis=0, return_inverse=True)
     back = back.reshape(-1)
     log_y = np.log(y)
+    w_start = w if censored is None else w * ~np.asarray(censored, bool)[None, :]
+    censored = None if censored is None or not np.any(censored) else np.asarray(censored, bool)
     if exhaustive:
         grid = len(family.grid(float(x.min()), float(x.max())))
-        starts = varpro_starts(family, x, y, w, top=grid)  # (U, G, p): every grid point
+        starts = varpro_starts(family, x, y, w_start, top=grid)  # (U, G, p): every grid point
         u, g, p = starts.shape
-        theta, obj = polish(family, starts.reshape(u * g, p), x, log_y, np.repeat(w, g, axis=0), max_iter=SCREEN)
+        theta, obj = polish(family, starts.reshape(u * g, p), x, log_y, np.repeat(w, g, axis=0), max_iter=SCREEN,
+                            censored=censored)
         keep = _distinct_best(theta.reshape(u, g, p), obj.reshape(u, g), n_polish)
         starts = theta.reshape(u, g, p)[np.arange(u)[:, None], keep]
-    else:
-        starts = varpro_starts(family, x, y, w, top=n_polish)  # (U, k, p)
+    elif n_polish > 0:
+        starts = varpro_starts(family, x, y, w_start, top=n_polish)  # (U, k, p)
+    else:  # the extra starts alone (a warm start for small perturbations of the data)
+        if extra_starts is None:
+            raise ValueError("fit_batch: n_polish=0 needs extra_starts")
+        starts = np.zeros((len(w), 0, family.n_params))
     if extra_starts is not None:
         extra = np.asarray(extra_starts, float)
         extra = np.broadcast_to(extra, (len(back), extra.shape[-1]))
@@ -248,7 +265,7 @@ def fit_batch(family: Family, x, y, weights, *, n_polish: int = 8, extra_starts:
         starts = np.concatenate([starts, extra[first][:, None, :]], axis=1)
     u, k, p = starts.shape
     theta, obj = polish(family, starts.reshape(u * k, p), x, log_y, np.repeat(w, k, axis=0), ftol=ftol,
-                        max_iter=max_iter)
+                        max_iter=max_iter, censored=censored)
     theta, obj = theta.reshape(u, k, p), obj.reshape(u, k)
     best = np.argmin(obj, axis=1)
     theta, obj = theta[np.arange(u), best], obj[np.arange(u), best]

@@ -10,7 +10,7 @@
    (a flat baseline used as the extrapolation itself would manufacture crossovers against any
    curve that still falls).
 2. **Bootstrap over seeds** (:mod:`bitterlab.analysis.bootstrap`): the chosen curve is refitted to
-   every replicate (deviations rescaled, Rao & Wu 1988); the same seed draws are used for every
+   every replicate (exchangeable seed weights); the same seed weights are used for every
    contender of a task, so comparisons are paired. Every derived number is computed per replicate
    and gets a percentile interval.
 3. **Derived numbers.** Exchange rate at x (design.md): k(x) = L_g⁻¹(L_s(x))/x, the factor of
@@ -21,14 +21,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.bootstrap import Replicates, interval, probability, replicates
-from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, RescaledCurves, first_below,
-                                       first_crossing, reached_since)
+from bitterlab.analysis.bootstrap import Replicates, estimate_interval, interval, probability, replicates
+from bitterlab.analysis.calibrated import TAU
+from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, MixedCurves, first_below, first_crossing,
+                                       reached_since)
 from bitterlab.analysis.families import FAMILIES, get_family
 from bitterlab.analysis.robust import fit_batch
 
@@ -40,12 +41,15 @@ SEARCH_BELOW, SEARCH_ABOVE = 1e-2, 1e6  # exchange-rate search range, relative t
 
 @dataclass(frozen=True)
 class Points:
-    """One contender's ok results: x, y and the cluster (seed) of each point, 0..n_clusters−1."""
+    """One contender's results: x, y and the cluster (seed) of each point, 0..n_clusters−1;
+    ``censored`` marks lower bounds (a failed or capped trial: "at least this loss"), fitted by a
+    one-sided loss (:func:`bitterlab.analysis.robust.fit_batch`)."""
 
     x: np.ndarray
     y: np.ndarray
     cluster: np.ndarray
     n_clusters: int
+    censored: np.ndarray | None = None
 
     @property
     def scales(self) -> np.ndarray:
@@ -87,7 +91,8 @@ def scale_means(pts: Points, weights: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | None = None) -> FamilyCurves:
+def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | None = None, *,
+                n_polish: int = 2) -> FamilyCurves:
     """Fit a family under each weighting; rows with fewer weighted scales than parameters are NaN.
     With a ``warm`` start (the fit to all points, for replicates and left-out scales: perturbations of
     the data) two grid starts are polished beside it to a relative tolerance of 1e-9; otherwise the
@@ -95,10 +100,10 @@ def _fit_family(name: str, pts: Points, weights: np.ndarray, warm: np.ndarray | 
     hypothesis kept finding basins that a handful of starts missed), to 1e-13."""
     family = get_family(name)
     if warm is None:
-        fit = fit_batch(family, pts.x, pts.y, weights)
+        fit = fit_batch(family, pts.x, pts.y, weights, censored=pts.censored)
     else:
-        fit = fit_batch(family, pts.x, pts.y, weights, extra_starts=warm, n_polish=2, exhaustive=False, ftol=1e-9,
-                        max_iter=300)
+        fit = fit_batch(family, pts.x, pts.y, weights, extra_starts=warm, n_polish=n_polish, exhaustive=False,
+                        ftol=1e-9, max_iter=300, censored=pts.censored)
     theta = fit.theta.copy()
     n_scales = np.array([len(np.unique(pts.x[row > 0])) for row in weights])
     theta[n_scales < family.n_params] = np.nan
@@ -123,6 +128,13 @@ class Selection:
     chosen: str
     errors: dict[str, float | None]  # mean held-out |log error| per candidate; None: too few scales
     targets: tuple[float, ...]  # the held-out scales (empty: no check was possible)
+    shares: dict[str, float] | None = None  # share of bootstrap replicates choosing each eligible family
+    fold_theta: dict = field(default_factory=dict, compare=False, repr=False)  # family -> (folds, p) fits
+
+    @property
+    def eligible(self) -> list[str]:
+        """The families that had enough training scales to be checked."""
+        return [n for n, e in self.errors.items() if n != LAST_VALUE and e is not None]
 
     @property
     def supported(self) -> bool | None:
@@ -147,17 +159,19 @@ def select_family(pts: Points, candidates: tuple[str, ...] = CANDIDATES) -> Sele
     truth = np.log(means[-n_folds:])
     weights = np.stack([(pts.x < t).astype(float) for t in targets])
     errors: dict[str, float | None] = {}
+    fold_theta = {}
     for name in candidates:
         family = FAMILIES[name]
         if any(len(scales[scales < t]) < family.n_params + 1 for t in targets):
             errors[name] = None
             continue
         curves = _fit_family(name, pts, weights)
+        fold_theta[name] = curves.theta
         errors[name] = float(np.mean(np.abs(np.log(curves.at(targets)) - truth)))
     errors[LAST_VALUE] = float(np.mean(np.abs(np.log(means[-n_folds - 1:-1]) - truth)))
     ranked = [n for n in candidates if errors.get(n) is not None and np.isfinite(errors[n])]
     chosen = min(ranked, key=lambda n: errors[n]) if ranked else candidates[0]
-    return Selection(chosen=chosen, errors=errors, targets=tuple(float(t) for t in targets))
+    return Selection(chosen=chosen, errors=errors, targets=tuple(float(t) for t in targets), fold_theta=fold_theta)
 
 
 # --- one contender -------------------------------------------------------------------------------
@@ -204,7 +218,13 @@ def fit_contender(pts: Points, reps: Replicates, *, family: str = "auto",
         check_points(pts, FAMILIES[name].n_params)
     best = _curves(name, pts, np.ones((1, len(pts.x))))
     warm = None if name == LAST_VALUE else best.theta
-    boot = RescaledCurves(best, _curves(name, pts, reps.point_weights(pts.cluster), warm), reps.rescale)
+    if family == "auto" and len(selection.eligible) >= 2 and reps.n_clusters >= 2:
+        boot, shares = _reselect(pts, reps, selection, best)
+        selection = replace(selection, shares=shares)
+    else:
+        boot = _curves(name, pts, reps.point_weights(pts.cluster), warm)
+        if family == "auto" and selection.targets:
+            selection = replace(selection, shares={name: 1.0})
     loo = None
     scales = pts.scales
     if leave_one_out and name != LAST_VALUE and len(scales) >= 4:
@@ -212,8 +232,59 @@ def fit_contender(pts: Points, reps: Replicates, *, family: str = "auto",
     return ContenderFit(points=pts, selection=selection, best=best, reps=boot, replicates=reps, loo=loo)
 
 
-def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float) -> dict:
-    return {"value": float(value), **interval(per_rep, reps, level)}
+def _fold_errors(name: str, pts: Points, weights: np.ndarray, targets: tuple[float, ...],
+                 warm: np.ndarray) -> np.ndarray:
+    """Mean |log prediction − log weighted mean| over the held-out ``targets`` for each weighting
+    (B,), each fold fitted on the scales below its target under that weighting, warm-started from
+    the fold's fit to all the data (``warm``: one row per fold); NaN where undefined."""
+    means = scale_means(pts, weights)
+    errs = []
+    for j, t in enumerate(targets):
+        fold = _fit_family(name, pts, weights * (pts.x < t)[None, :], warm[j], n_polish=0)
+        truth = means[:, int(np.searchsorted(pts.scales, t))]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            errs.append(np.abs(np.log(fold.at(np.full(len(weights), t))) - np.log(truth)))
+    return np.mean(errs, axis=0)
+
+
+def _reselect(pts: Points, reps: Replicates, selection: Selection, best: FamilyCurves
+              ) -> tuple[MixedCurves, dict[str, float]]:
+    """Family selection redone inside every bootstrap replicate (so intervals carry the family's
+    uncertainty): each replicate's weights pick, by the same held-out scales, among the families
+    that were eligible on all the data, and the replicate curve is that family fitted to those
+    weights. Returns the replicate curves and the probability-weighted share of each family."""
+    weights = reps.point_weights(pts.cluster)
+    eligible = [n for n in CANDIDATES if n in selection.eligible]
+    ones = np.ones((1, len(pts.x)))
+    full = {n: best.theta if n == selection.chosen else _fit_family(n, pts, ones, selection.fold_theta[n][-1]).theta
+            for n in eligible}
+    errs = np.stack([_fold_errors(n, pts, weights, selection.targets, selection.fold_theta[n])
+                     for n in eligible])  # (F, B)
+    errs = np.where(np.isfinite(errs), errs, np.inf)
+    pick = np.argmin(errs, axis=0)  # ties go to the simpler (earlier) family
+    pick[~np.isfinite(errs.min(axis=0))] = eligible.index(selection.chosen)
+    parts, which, pos = [], np.zeros(len(pick), int), np.zeros(len(pick), int)
+    used = [k for k in range(len(eligible)) if (pick == k).any()]
+    if eligible.index(selection.chosen) not in used:
+        used.append(eligible.index(selection.chosen))
+    for j, k in enumerate(used):
+        rows = np.nonzero(pick == k)[0]
+        parts.append(_fit_family(eligible[k], pts, weights[rows] if len(rows) else weights[:1], full[eligible[k]]))
+        which[rows], pos[rows] = j, np.arange(len(rows))
+    prob = reps.prob / reps.prob.sum()
+    shares = {n: float(prob[pick == k].sum()) for k, n in enumerate(eligible)}
+    main = used.index(eligible.index(selection.chosen))
+    return MixedCurves(tuple(parts), which, pos, main), shares
+
+
+def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float,
+                   widened: list[str] | None = None, name: str = "") -> dict:
+    """``{value, low, high}``; an interval that missed its estimate is widened to it and ``name``
+    is appended to ``widened`` (the warnings say so)."""
+    out, moved = estimate_interval(value, per_rep, reps, level)
+    if moved and widened is not None:
+        widened.append(name)
+    return out
 
 
 def trend(cf: ContenderFit, level: float) -> dict:
@@ -239,7 +310,7 @@ def trend(cf: ContenderFit, level: float) -> dict:
         return out
 
     estimate = slope(full)[0]
-    s = _with_interval(estimate, cf.replicates.spread(estimate, slope(boot)), cf.replicates, level)
+    s = _with_interval(estimate, slope(boot), cf.replicates, level)
     if s["low"] is not None and s["high"] is not None and (s["high"] < 0 or s["low"] > 0):
         direction = "falls" if s["high"] < 0 else "rises"
     else:
@@ -253,15 +324,59 @@ def fit_summary(cf: ContenderFit, level: float) -> dict:
     best, boot = cf.best.params(), cf.reps.params()
     far = BEYOND * cf.x_max
     formula = "last value carried forward" if cf.family == LAST_VALUE else FAMILIES[cf.family].formula
+    widened: list[str] = []
+    params = {k: _with_interval(best[k][0], boot[k], cf.replicates, level, widened, k) for k in best}
+    loss = _with_interval(cf.best(far)[0, 0], cf.reps(far)[:, 0], cf.replicates, level, widened, "loss_at_10x")
     return {
         "family": cf.family,
         "formula": formula,
-        "params": {k: _with_interval(best[k][0], boot[k], cf.replicates, level) for k in best},
-        "loss_at_10x": {"x": far, **_with_interval(cf.best(far)[0, 0], cf.reps(far)[:, 0], cf.replicates, level)},
+        "params": params,
+        "loss_at_10x": {"x": far, **loss},
         "trend": trend(cf, level),
         "selection": {"errors": cf.selection.errors, "held_out_scales": list(cf.selection.targets),
-                      "extrapolation_supported": cf.selection.supported},
+                      "extrapolation_supported": cf.selection.supported, "eligible": cf.selection.eligible,
+                      "replicate_shares": cf.selection.shares},
+        "widened": widened,
+        "at_bound": at_bound(cf, level),
     }
+
+
+def at_bound(cf: ContenderFit, level: float) -> dict[str, dict]:
+    """Shape parameters on the family's box (:meth:`Family.bounds`): ``{name: {bound, estimate,
+    interval}}`` with the bound in natural units, ``estimate`` whether the fit to all points sits on it
+    and ``interval`` whether an end of the ``level`` interval does (at least (1 − level)/2 of the
+    replicates on it). A value on a bound is the box's, not the data's: the warning says so."""
+    if not isinstance(cf.best, FamilyCurves):
+        return {}
+    family = cf.best.family
+    lower, upper = family.box(cf.x_min, cf.x_max)
+    tail = (1 - level) / 2
+    prob = cf.replicates.prob / cf.replicates.prob.sum()
+    out = {}
+    for j, name in enumerate(family.shape_names):
+        for bound in (lower[2 + j], upper[2 + j]):
+            tol = 1e-6 * (1 + abs(bound))
+            on_best = bool(abs(cf.best.theta[0, 2 + j] - bound) <= tol)
+            on_reps = bool(prob[np.abs(cf.reps.theta[:, 2 + j] - bound) <= tol].sum() >= tail - 1e-12)
+            if on_best or on_reps:
+                natural = float(np.exp(bound) if family.shape_transform[j] == "log" else bound)
+                out[name] = {"bound": natural, "estimate": on_best, "interval": on_reps}
+    return out
+
+
+def bound_warnings(summary: dict, name: str) -> list[str]:
+    """Say where a fitted parameter or an interval end sits on its family's bound, and where an
+    interval was widened to include its estimate."""
+    out = []
+    for p, hit in summary.get("at_bound", {}).items():
+        where = " and ".join(w for w in ("estimate", "interval") if hit[w])
+        out.append(f"{name}: the {summary['family']} parameter {p} has its {where} on the family's bound "
+                   f"{hit['bound']:.3g} — a value of the box, not of the data")
+    if summary.get("widened"):
+        out.append(f"{name}: the bootstrap interval of {', '.join(summary['widened'])} missed the point estimate "
+                   "(the resamples of a nonlinear fit fall on one side, typical with few seeds) and was widened to "
+                   "include it")
+    return out
 
 
 def fit_band(cf: ContenderFit, level: float, n: int = 40) -> list[dict]:
@@ -292,6 +407,60 @@ def exchange_rates(generic: Curves, structured: Curves, x: float) -> np.ndarray:
     return np.where(behind, catch_up, ahead) / x
 
 
+@dataclass(frozen=True)
+class Widened:
+    """Curves L(x)·exp(sign·τ·max(0, ln(x/x_max))): a curve moved by the calibrated discrepancy of an
+    extrapolation (:mod:`bitterlab.analysis.extrapolate`), optimistic (sign −1) or pessimistic (+1)."""
+
+    base: Curves
+    tau: float
+    x_max: float
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def _factor(self, x) -> np.ndarray:
+        return np.exp(self.tau * np.maximum(0.0, np.log(np.asarray(x, float) / self.x_max)))
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.atleast_1d(np.asarray(x, float))
+        return self.base(x) * self._factor(x)[None, :]
+
+    def at(self, x: np.ndarray) -> np.ndarray:
+        return self.base.at(x) * self._factor(x)
+
+    def take(self, rows) -> Widened:
+        return Widened(self.base.take(rows), self.tau, self.x_max)
+
+
+def calibrated_rate_interval(generic: ContenderFit, structured: ContenderFit, x: float, band: dict,
+                             tau: float = TAU) -> dict:
+    """Widen an extrapolated exchange rate's interval by the calibrated discrepancy: the rates at which
+    the optimistic and the pessimistic generic curve (the fit moved by e^(∓τ·ln(x'/x_max))) reach
+    L_s(x) extend the bootstrap interval (a pessimistic curve that never gets there: unbounded)."""
+    opt = float(exchange_rates(Widened(generic.best, -tau, generic.x_max), structured.best, x)[0])
+    pess = float(exchange_rates(Widened(generic.best, tau, generic.x_max), structured.best, x)[0])
+    low = band["low"] if band["low"] is None or not np.isfinite(opt) else min(band["low"], opt)
+    high = None if band["high"] is None or not np.isfinite(pess) else max(band["high"], pess)
+    return {"low": low, "high": high}
+
+
+def measured_exchange(generic: ContenderFit, structured: ContenderFit, level: float, n: int = 120) -> dict | None:
+    """The exchange rate read where both curves were measured (an interpolation): at the largest
+    scale x in the common range for which the generic reaches L_s(x) at some x' = k·x inside its own
+    measured range, ``{x, value, low, high, widened}`` (the interval over the replicates at that x;
+    +∞ where a replicate never gets there). ``None`` when no such x exists."""
+    low, high = max(generic.x_min, structured.x_min), min(generic.x_max, structured.x_max)
+    top = generic.x_max * (1 + 1e-9)
+    for x in np.geomspace(high, low, n):
+        k = float(exchange_rates(generic.best, structured.best, float(x))[0])
+        if np.isfinite(k) and k > SEARCH_BELOW * (1 + 1e-9) and generic.x_min <= k * x <= top:
+            rates = exchange_rates(generic.reps, structured.reps, float(x))
+            band, widened = estimate_interval(k, rates, generic.replicates, level)
+            return {**band, "x": float(x), "widened": widened}
+    return None
+
+
 def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> dict:
     """Exchange rate at the largest common scale and crossover probabilities, with intervals.
 
@@ -304,21 +473,32 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> di
     rates = exchange_rates(generic.reps, structured.reps, high)
     exchange = None
     if np.isfinite(rate):
-        exchange = {"value": rate, "x": high, **interval(rates, reps, level),
+        band, widened = estimate_interval(rate, rates, reps, level)
+        bootstrap = {"low": band["low"], "high": band["high"]}
+        if rate * high > generic.x_max * (1 + 1e-9):  # extrapolated: add the calibrated discrepancy
+            band.update(calibrated_rate_interval(generic, structured, high, band))
+        exchange = {**band, "x": high, "widened": widened, "bootstrap": bootstrap,
                     "p_unreachable": probability(np.isinf(rates), reps),
                     "at_search_floor": bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value is an upper bound
                     "extrapolated": bool(rate * high > generic.x_max * (1 + 1e-9)),
                     "extrapolation_supported": generic.selection.supported}
+        exchange["measured"] = (measured_exchange(generic, structured, level) if exchange["extrapolated"] else
+                                {k: exchange[k] for k in ("value", "low", "high", "x", "widened")})
     within = first_crossing(generic.reps, structured.reps, low, high)
     beyond = first_crossing(generic.reps, structured.reps, high, BEYOND * high)
     where = np.where(np.isnan(within), beyond, within)
     point = float(first_crossing(generic.best, structured.best, low, BEYOND * high)[0])
+    # the location interval over the replicates that cross, widened to reach the fitted crossing
+    band, widened = ({"low": None, "high": None}, False)
+    if (~np.isnan(where)).any():
+        band, widened = estimate_interval(point, where, reps, level)
+        band.pop("value")
     crossover = {
         "p_within": probability(~np.isnan(within), reps),
         "p_beyond_10x": probability(np.isnan(within) & ~np.isnan(beyond), reps),
         "point": point if np.isfinite(point) else None,
         "extrapolation_supported": _both(generic.selection.supported, structured.selection.supported),
-        **(interval(where, reps, level) if (~np.isnan(where)).any() else {"low": None, "high": None}),
+        **band, "widened": widened,
     }
     return {"exchange_rate": exchange, "crossover": crossover}
 

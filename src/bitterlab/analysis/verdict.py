@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.bootstrap import replicates
 from bitterlab.analysis.compare import per_scale
+from bitterlab.analysis.evidence import evidence
+from bitterlab.analysis.grouped import few_seeds_warning, fit_grouped
+from bitterlab.analysis.scaling import (BEYOND, ContenderFit, bound_warnings, compare, fit_band, fit_summary,
+                                        selection_warnings, shape_warnings)
 from bitterlab.analysis.selection import protocol_warnings, select
-from bitterlab.analysis.scaling import (BEYOND, ContenderFit, compare, fit_band, fit_contender,
-                                        fit_summary, points, selection_warnings, shape_warnings)
 from bitterlab.study import Axis, Study
 
 LEVEL = 0.9
-MIN_SEEDS = 5  # below this the verdict warns that intervals are rough
 MIN_SCALES = 5
 MIN_DECADES = 1.5
 
@@ -40,21 +40,8 @@ def pick_budget(df: pd.DataFrame) -> str:
 def fit_task(study: Study, ok: pd.DataFrame, metric: str | None = None) -> dict[str, ContenderFit]:
     """Fit every contender of one task that has ok results; replicates are shared (paired by seed)."""
     metric = metric or study.metric
-    seeds = sorted(int(s) for s in ok["seed"].unique())
-    paired = len(seeds) >= 2
-    reps = replicates(len(seeds)) if paired else None
-    fits = {}
-    for i, c in enumerate(study.contenders):
-        mine = ok[ok["contender"] == c.name]
-        if mine.empty:
-            continue
-        if paired:
-            pts = points(mine, metric, seeds=seeds)
-            fits[c.name] = fit_contender(pts, reps)
-        else:  # one seed: points are the clusters, bootstrapped independently per contender
-            pts = points(mine, metric, seed_col=None)
-            fits[c.name] = fit_contender(pts, replicates(pts.n_clusters, exact=False, seed=i))
-    return fits
+    frames = {c.name: ok[ok["contender"] == c.name] for c in study.contenders}
+    return fit_grouped({k: v for k, v in frames.items() if len(v)}, metric, x="x", seed="seed")
 
 
 def outcome(crossover: dict | None) -> dict[str, Any] | None:
@@ -85,11 +72,8 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
     warnings = []
     if len(scales) < MIN_SCALES:
         warnings.append(f"only {len(scales)} scales measured with both contenders (fewer than {MIN_SCALES})")
-    if scales and min(s.n_seeds for s in scales) < MIN_SEEDS:
-        n = min(s.n_seeds for s in scales)
-        warnings.append(f"{n} seed(s): the bootstrap intervals of fitted quantities under-cover with fewer than "
-                        f"{MIN_SEEDS} seeds (measured on simulated curves: nominal 90% covered ~70% at 3 seeds, "
-                        "~85% at 4), and crossover probabilities are overconfident")
+    if scales:
+        warnings += few_seeds_warning(min(s.n_seeds for s in scales))
     if len(failed):
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
@@ -146,6 +130,7 @@ def _fit_and_compare(study: Study, ok: pd.DataFrame, generic: str, structured: s
         bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
         for name, cf in curves.items():
             notes += shape_warnings(cf, name, study.metric) + selection_warnings(cf, name)
+            notes += bound_warnings(fits[name], name)
             if not cf.selection.targets:
                 notes.append(f"{name}: fewer than 5 scales, so no held-out check of the {cf.family} fit")
         return fits, bands, compare(curves[generic], curves[structured], LEVEL), notes
@@ -188,8 +173,10 @@ def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> lis
             continue
         main, sweep = split_axes(study, t.name, rows[rows["task"] == t.name], budget)
         v = task_verdict(study, t.name, main, budget)
+        v["evidence"] = evidence(v)
         if sweep is not None and len(sweep):
             v["secondary"] = task_verdict(study, t.name, sweep, budget, axis=study.secondary)
+            v["secondary"]["evidence"] = evidence(v["secondary"])
             at = study.secondary_at(t.name, budget)
             v["secondary"]["at"] = {"axis": study.axis.name, "x": at}
             v["secondary"]["words"] = (f"Along {study.secondary.label}, at {study.axis.label} {_fmt(at)}: "
@@ -224,6 +211,20 @@ def tuning_words(v: dict[str, Any]) -> str:
     return text + "."
 
 
+def family_words(fit: dict) -> str:
+    """The family of a fit and how it was chosen: which families were eligible (had enough scales for
+    the held-out check) and how the bootstrap replicates' choice fell among them."""
+    sel = fit.get("selection") or {}
+    eligible, shares = sel.get("eligible") or [], sel.get("replicate_shares") or {}
+    head = f"{fit['family']} ({fit['formula']}"
+    if not sel.get("held_out_scales"):
+        return head + "; too few scales for a held-out check, not chosen by one)"
+    if len(eligible) <= 1:
+        return head + "; the only family with enough scales for a held-out check)"
+    split = ", ".join(f"{n} {shares[n]:.0%}" for n in eligible if shares.get(n))
+    return head + f"; chosen by held-out scales among {', '.join(eligible)}; resamples chose {split})"
+
+
 def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: Axis | None = None) -> str:
     """A paragraph: the winner at the largest measured scale with its interval, the tally, the fitted
     families and trends, the exchange rate and the crossover, extrapolations labelled as such."""
@@ -255,8 +256,8 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
                        "and no curve is fitted along it.").strip()
     if not fits or generic not in fits or structured not in fits:
         return (text + "No curve could be fitted, so nothing is said beyond the measured range.").strip()
-    families = "; ".join(f"{n}: {f['family']} ({f['formula']})" for n, f in fits.items())
-    text += f"Curves chosen by held-out scales — {families}. "
+    families = "; ".join(f"{n}: {family_words(f)}" for n, f in fits.items())
+    text += f"Curves — {families}. "
     for n, f in fits.items():
         t = f["trend"]
         if t["direction"] in ("flat", "rises"):
@@ -279,6 +280,10 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
         text += (f"Exchange rate at {_fmt(ex['x'])}: {generic} needs {needs} {axis.resource} ({axis.label}) "
                  f"({_interval(ex)}; never reached in {ex['p_unreachable']:.0%} of resamples) to match {structured}"
                  f"{label}. ")
+        inside = ex.get("measured")
+        if ex["extrapolated"] and inside is not None:
+            text += (f"Read where both were measured (an interpolation): at {_fmt(inside['x'])}, {generic} needs "
+                     f"{_fmt(inside['value'])}x ({_interval(inside)}). ")
     if cross and cross["p_within"] is not None:
         caveat = " — not supported by the held-out checks" if cross["extrapolation_supported"] is False else ""
         text += (f"Probability that the curves cross inside the measured range: {cross['p_within']:.2f}; only "

@@ -154,21 +154,6 @@ def training_figure(study: Study, rows: pd.DataFrame) -> Figure | None:
     return fig
 
 
-def fit_figure(df: pd.DataFrame, *, x: str, y: str, group: str, bands: dict[str, list[dict]],
-               comparisons: list[dict]) -> Figure:
-    """The figure of ``bitterlab fit``: each group's points, fitted curve and band; crossovers with
-    the reference marked."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for (g, rows), (color, marker) in zip(df.groupby(group, sort=False), CYCLE * 8, strict=False):
-        draw_curve(ax, rows[x], rows[y], color=color, marker=marker, label=str(g), band=bands.get(g))
-    for c in comparisons:
-        point = c["crossover"]["point"]
-        mark_crossover(ax, point, f"{c['group']} × {c['reference']} ≈ {point:.3g}" if point else "")
-    _log_axes(ax, f"{y} vs {x}", x, f"{y} (lower is better)")
-    fig.tight_layout()
-    return fig
-
-
 def results_table(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean, standard deviation and counts of ``metric`` per (task, contender, x), and per x2 (the
     secondary axis's value) where the rows have one."""

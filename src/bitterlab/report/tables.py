@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from bitterlab.analysis.evidence import GRADES
 from bitterlab.study import Study
 
 OUTCOME_WORDS = {"cross_within": "cross inside the range", "cross_beyond": "cross beyond it (extrapolated)",
@@ -59,9 +60,10 @@ def secondary_text(study: Study, side: dict | None) -> str:
 
 
 def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFrame:
-    """One row per (study, task): claim, generic vs structured, winner at the largest scale with the
-    difference's interval, exchange rate with interval, crossover probabilities, outcome, failed
-    trials and the verdict in words."""
+    """One row per (study, task), strongest evidence first: claim, generic vs structured, winner at
+    the largest scale with the difference's interval, exchange rate with interval, crossover
+    probabilities, outcome, failed trials, the evidence grade with its reasons and the verdict in
+    words."""
     rows = []
     for study, verdicts in entries:
         generic = next(c.name for c in study.contenders if c.role == "generic")
@@ -76,9 +78,13 @@ def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFram
                 "crossover probability": crossover_text(v["crossover"]),
                 "outcome": "—" if not outcome else f"{OUTCOME_WORDS[outcome['name']]} (p = {outcome['probability']:.2f})",
                 "failed": f"{v['failed_trials']} of {v['n_trials']}",
+                "evidence": (v.get("evidence") or {}).get("grade", "—"),
+                "evidence reasons": "; ".join((v.get("evidence") or {}).get("reasons", [])),
                 "secondary axis": secondary_text(study, v.get("secondary")),
                 "verdict": v["words"],
             })
+    rank = {g: i for i, g in enumerate(GRADES)}
+    rows.sort(key=lambda r: rank.get(r["evidence"], len(GRADES)))  # strongest evidence first (stable)
     return pd.DataFrame(rows)
 
 
