@@ -1,10 +1,12 @@
 """Batched training vs a plain per-trial PyTorch loop, and executor overhead (issue: scale).
 
-1. The seasonal study's model (ReLU MLP, depth 2, full-batch Adam) for 64 seeds, each on its own
-   data, at two sizes — width 32 on 256 points and width 64 on 512 points: trials/s of a loop of
-   ``fit_regressor`` calls against one ``fit_regressors`` call, both on one thread (what a worker
-   gets), measured in the same run; and the achieved training FLOP/s (6·params·points·steps per
-   model) as a fraction of this machine's single-thread float32 matmul FLOP/s (512 × 512).
+1. A ReLU MLP (depth 2, 9 inputs: the seasonal synthetic task's structured contender) for 64 seeds,
+   each on its own data, full batch, a fixed number of AdamW steps (early stopping off), at two
+   sizes — width 32 on 256 points and width 64 on 512 points: trials/s of a plain PyTorch AdamW loop
+   run once per trial against one call of the shared trainer's batched ``fit`` (64 members, each
+   with its own learning rate), both on one thread (what a worker gets), measured in the same run;
+   and the achieved training FLOP/s (6·params·points·steps per model) as a fraction of this
+   machine's single-thread float32 matmul FLOP/s (512 × 512).
 2. The Ray executor's overhead per trial against the process executor, on 400 trials that do no
    work (a local Ray instance, started before timing).
 
@@ -18,15 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bitterlab.engine import ProcessExecutor
 from bitterlab.study import expand
-from bitterlab.train.batched import fit_regressors
-from bitterlab.train.mlp import FitConfig, fit_regressor, training_flops
+from bitterlab.train import Member, TrainConfig, fit, mlp, n_params, training_flops
 
-SEEDS, STEPS, FEATURES = 64, 200, 9  # 9 inputs: the seasonal synthetic task's structured contender
+SEEDS, STEPS, FEATURES, N_VAL = 64, 200, 9, 64
+LRS = (1e-3, 3e-3, 1e-2, 3e-2)  # the members' learning rates, in turn (a tuning grid × 16 seeds)
 
 
 def matmul_flops(n: int = 512, reps: int = 30) -> float:
@@ -39,21 +40,42 @@ def matmul_flops(n: int = 512, reps: int = 30) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
+def _mse(forward, batch):
+    x, y = batch
+    return (forward(x).squeeze(-1) - y) ** 2
+
+
+def plain_loop(member: Member, width: int) -> torch.nn.Module:
+    """The per-trial baseline: one model, full-batch AdamW for STEPS steps, nothing else."""
+    torch.manual_seed(member.seed)
+    model = mlp(FEATURES, width, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=member.cfg.lr, weight_decay=0.0, foreach=True)
+    x, y = member.train
+    for _ in range(STEPS):
+        opt.zero_grad(set_to_none=True)
+        torch.mean((model(x).squeeze(-1) - y) ** 2).backward()
+        opt.step()
+    return model
+
+
 def compare(width: int, points: int, peak: float) -> tuple[float, str]:
-    rng = np.random.default_rng(0)
-    xs = [rng.normal(size=(points, FEATURES)) for _ in range(SEEDS)]
-    ys = [np.sin(x[:, 0]) + 0.1 * rng.normal(size=points) for x in xs]
-    cfg = FitConfig(width=width, depth=2, steps=STEPS, lr=1e-2)
-    start = time.perf_counter()
-    loop = []
+    gen = torch.Generator().manual_seed(0)
+    members = []
     for s in range(SEEDS):
-        torch.manual_seed(s)
-        loop.append(fit_regressor(xs[s], ys[s], cfg))
+        x = torch.randn(points + N_VAL, FEATURES, generator=gen)
+        y = torch.sin(x[:, 0]) + 0.1 * torch.randn(points + N_VAL, generator=gen)
+        # early stopping off: patience beyond the run, one validation check at the end
+        cfg = TrainConfig(lr=LRS[s % len(LRS)], max_steps=STEPS, eval_every=STEPS, patience=10**6)
+        members.append(Member(seed=s, train=(x[:points], y[:points]), val=(x[points:], y[points:]), cfg=cfg))
+    start = time.perf_counter()
+    for m in members:
+        plain_loop(m, width)
     t_loop = time.perf_counter() - start
     start = time.perf_counter()
-    fit_regressors(xs, ys, cfg, list(range(SEEDS)))
+    trained = fit(lambda: mlp(FEATURES, width, 2), _mse, members)
     t_batch = time.perf_counter() - start
-    flops = SEEDS * training_flops(loop[0].params, points, STEPS)
+    assert all(t.steps == STEPS for t in trained)
+    flops = SEEDS * training_flops(n_params(mlp(FEATURES, width, 2)), points, STEPS)
     ratio = t_loop / t_batch
     return ratio, (f"  width {width}, {points} points, {STEPS} steps, {SEEDS} seeds: loop {SEEDS / t_loop:.2f} "
                    f"trials/s ({flops / t_loop / peak:.2f} of the matmul FLOP/s), batched {SEEDS / t_batch:.2f} "

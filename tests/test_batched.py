@@ -7,8 +7,7 @@ import torch
 from bitterlab.engine import InlineExecutor, Store, group_trials, run_group, run_study, run_trial
 from bitterlab.studies.seasonal import STUDY
 from bitterlab.study import expand
-from bitterlab.train.batched import Diverging, fit_regressors
-from bitterlab.train.mlp import FitConfig, fit_regressor
+from bitterlab.train import Diverged, Member, TrainConfig, fit, fit_one, mlp
 from protocol_checks import tiny
 from toy import study as toy_study
 
@@ -18,31 +17,38 @@ def _tiny(dtype="float32", seeds=2):
                         "dtype": dtype}, seeds=seeds)
 
 
-def _data(k, rng, n=64):
-    xs = [rng.normal(size=(n + 5 * i, 3)) for i in range(k)]
-    return xs, [np.sin(x[:, 0]) + x[:, 1] for x in xs]
+def _members(k, rng, cfg, n=64):
+    out = []
+    for i in range(k):
+        x = torch.as_tensor(rng.normal(size=(n + 5 * i, 3)), dtype=getattr(torch, cfg.dtype))
+        y = torch.sin(x[:, 0]) + x[:, 1]
+        out.append(Member(seed=i, train=(x[16:], y[16:]), val=(x[:16], y[:16]), cfg=cfg))
+    return out
+
+
+def _mse(forward, batch):
+    x, y = batch
+    return (forward(x).squeeze(-1) - y) ** 2
 
 
 def test_float32_batched_weights_agree_to_rounding_after_a_step():
-    xs, ys = _data(3, np.random.default_rng(0))
-    cfg = FitConfig(width=32, depth=2, steps=1, lr=1e-2)
-    for s, fitted in enumerate(fit_regressors(xs, ys, cfg, [0, 1, 2])):
-        torch.manual_seed(s)
-        alone = fit_regressor(xs[s], ys[s], cfg)
+    cfg = TrainConfig(lr=1e-2, max_steps=1, eval_every=1)
+    members = _members(3, np.random.default_rng(0), cfg)
+    for m, fitted in zip(members, fit(lambda: mlp(3, 32, 2), _mse, members), strict=True):
+        alone = fit_one(lambda: mlp(3, 32, 2), _mse, m)
         for p, q in zip(alone.model.parameters(), fitted.model.parameters(), strict=True):
             np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), atol=1e-6)
 
 
 def test_a_diverging_model_does_not_stop_its_batch_mates():
-    xs, ys = _data(3, np.random.default_rng(1))
-    xs[1][5, 0] = np.inf  # model 1 sees a non-finite input: its loss is not finite at step 0
-    cfg = FitConfig(width=16, depth=1, steps=30, lr=1e-2, dtype="float64")
-    out = fit_regressors(xs, ys, cfg, [0, 1, 2])
-    assert isinstance(out[1], Diverging) and out[1].step == 0
-    for s in (0, 2):
-        torch.manual_seed(s)
-        alone = fit_regressor(xs[s], ys[s], cfg)
-        assert out[s].final_loss == pytest.approx(alone.final_loss, rel=1e-10)
+    cfg = TrainConfig(lr=1e-2, max_steps=30, eval_every=5, dtype="float64")
+    members = _members(3, np.random.default_rng(1), cfg)
+    members[1].train[0][5, 0] = np.inf  # member 1 sees a non-finite input: its loss is not finite at step 1
+    out = fit(lambda: mlp(3, 16, 1), _mse, members)
+    assert isinstance(out[1], Diverged) and out[1].step == 1
+    for k in (0, 2):
+        alone = fit_one(lambda: mlp(3, 16, 1), _mse, members[k])
+        assert out[k].best_val == pytest.approx(alone.best_val, rel=1e-10) and out[k].steps == alone.steps
 
 
 def test_trials_group_by_everything_but_the_seed():

@@ -9,7 +9,9 @@ shifted
 centered
     the control: every digit at the centre of the canvas (no shift).
 
-Contenders, trained alike (Adam, cosine-decayed, cross-entropy, random minibatches of 128):
+Contenders, trained alike by the shared trainer (AdamW, cross-entropy, random minibatches of 128,
+early stopping on a validation split — a random 20 % of the training images — with the best weights
+restored; each contender's learning rate tuned on that split):
 
 MLP (generic)
     flattened canvas → two ReLU layers → 10 logits: translation is something to learn from data.
@@ -42,9 +44,12 @@ import torch
 from torch import nn
 
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
-from bitterlab.train.mlp import FitConfig, mlp, n_params, train
+from bitterlab.train.mlp import mlp
+from bitterlab.train.outputs import failure, run_alone, trial_output
+from bitterlab.train.trainer import Member, TrainConfig, Trained, fit
 
 CANVAS, DIGIT, N_TEST = 16, 8, 397
+VAL_SHARE = 0.2  # share of the training images held out as the validation split (never the test set)
 
 
 @cache
@@ -86,6 +91,8 @@ def split(task: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x_train, labels[train_idx], x_test, labels[test]
 
 
+LR_GRID = (1e-3, 3e-3, 1e-2)  # AdamW learning rates tried per contender (each selected on validation)
+FULL_LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 MLP_PER_CHANNEL = 8  # the MLP's hidden units per CNN channel at the same width
 
 
@@ -107,29 +114,58 @@ def model_for(arch: str, cfg: dict) -> nn.Module:
     raise ValueError(f"equivariance: unknown architecture {arch!r}")
 
 
-def run(trial: Trial) -> TrialOutput:
-    c = trial.config
-    x_train, y_train, x_test, y_test = split(trial.task, int(trial.x), trial.seed)
-    model = model_for(c["arch"], c)
-    xt = torch.as_tensor(x_train, dtype=torch.float32).unsqueeze(1)
-    yt = torch.as_tensor(y_train)
-    cfg = FitConfig(steps=int(c["steps"]), lr=float(c["lr"]))
-    batch, gen = min(int(c["batch"]), len(xt)), torch.Generator().manual_seed(trial.seed)
+def error_rate(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """(errors + ½)/(n + 1), so that a perfect score stays positive for the log–log fit."""
+    return (int((logits.argmax(1) != labels).sum()) + 0.5) / (len(labels) + 1)
 
-    def loss() -> torch.Tensor:  # a fresh random minibatch per step
-        idx = torch.randint(len(xt), (batch,), generator=gen)
-        return nn.functional.cross_entropy(model(xt[idx]), yt[idx])
 
-    fitted = train(model, batch, loss, cfg)
+def scores(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     with torch.no_grad():
-        logits = model(torch.as_tensor(x_test, dtype=torch.float32).unsqueeze(1))
-    yv = torch.as_tensor(y_test)
-    errors = int((logits.argmax(1) != yv).sum())
+        logits = model(x)
+    return {"error": error_rate(logits, y), "cross_entropy": float(nn.functional.cross_entropy(logits, y))}
+
+
+def cross_entropy(forward, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Per-image cross-entropy of the logits, (B,)."""
+    x, y = batch
+    return nn.functional.cross_entropy(forward(x), y, reduction="none")
+
+
+def prepare(trial: Trial) -> tuple[Member, tuple[torch.Tensor, torch.Tensor]]:
+    """The trainer's member (a random ``VAL_SHARE`` of the seed's training images validates) and the
+    seed's test images, as tensors (n, 1, 16, 16) on the trial's device."""
+    x_train, y_train, x_test, y_test = split(trial.task, int(trial.x), trial.seed)
+    cfg = TrainConfig.from_options(dict(trial.config))
+    dtype = getattr(torch, cfg.dtype)
+
+    def tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.as_tensor(x, dtype=dtype, device=trial.device).unsqueeze(1),
+                torch.as_tensor(y, device=trial.device))
+
+    order = np.random.default_rng([trial.seed, int(trial.x), 1999]).permutation(len(x_train))
+    n_val = max(2, round(VAL_SHARE * len(order)))
+    val, fit_idx = order[:n_val], order[n_val:]
+    member = Member(seed=trial.seed, cfg=cfg, train=tensors(x_train[fit_idx], y_train[fit_idx]),
+                    val=tensors(x_train[val], y_train[val]))
+    return member, tensors(x_test, y_test)
+
+
+def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
+    """Trials of one architecture, task, size and width that differ by seed and learning rate, trained
+    as one batched model by the shared trainer (the CNN's convolutions batched by ``torch.func.vmap``)."""
+    preps = [prepare(t) for t in trials]
+    c, device = trials[0].config, trials[0].device
     # FLOPs: the CNN's convolutions cost far more per parameter than a dense layer; count them per pixel
-    flops = fitted.flops if c["arch"] == "mlp" else 6.0 * conv_macs(int(c["width"])) * batch * cfg.steps
-    return TrialOutput(metrics={"error": (errors + 0.5) / (len(y_test) + 1),
-                                "cross_entropy": float(nn.functional.cross_entropy(logits, yv))},
-                       params=n_params(model), flops=flops, steps=fitted.steps)
+    forward_flops = None if c["arch"] == "mlp" else 2.0 * conv_macs(int(c["width"]))
+    results = fit(lambda: model_for(c["arch"], c), cross_entropy, [m for m, _ in preps], device=device)
+    return [failure(r) if not isinstance(r, Trained) else
+            trial_output(r, scores(r.model, *test), scores(r.model, *m.val), forward_flops=forward_flops)
+            for (m, test), r in zip(preps, results, strict=True)]
+
+
+def run(trial: Trial) -> TrialOutput:
+    """Train one architecture on x training images; score it on the seed's 397 test digits."""
+    return run_alone(run_batch, trial)
 
 
 def conv_macs(channels: int) -> float:
@@ -144,28 +180,31 @@ STUDY = Study(
     claim="Our visionary equivariance vs their constricting inductive bias.",
     question="Classifying real handwritten digits at random offsets on a larger canvas, does an MLP's error curve "
              "approach or cross a small CNN's as training images grow, and where would it by extrapolation?",
-    version="2",
+    version="3",
     run=run,
+    run_batch=run_batch,
     tasks=(
         Task(name="shifted", description="sklearn load_digits (1,797 real 8×8 digits) at uniformly random offsets "
              "on a 16×16 canvas"),
         Task(name="centered", description="the same digits at the centre of the canvas (control: no shift)"),
     ),
     contenders=(
-        Contender(name="mlp", role="generic", description="MLP, two ReLU layers", options={"arch": "mlp"}),
+        Contender(name="mlp", role="generic", description="MLP, two ReLU layers", options={"arch": "mlp"},
+                  tune={"lr": LR_GRID}),
         Contender(name="cnn", role="structured", description="LeNet-style: two 3×3 convolutions, each with max-pool",
-                  options={"arch": "cnn"}),
+                  options={"arch": "cnn"}, tune={"lr": LR_GRID}),
     ),
-    axis=Axis(name="n_train", label="training images", unit="images"),
+    axis=Axis(name="n_train", label="training images", unit="images", kind="data"),
     secondary=Axis(name="width", label="width (CNN channels; MLP units = 8×)", unit="channels", kind="width"),
     metric="error",
     metrics=("error", "cross_entropy"),
     budgets={
         "quick": Budget(grid={t: log_grid(40, 1280, 6) for t in ("shifted", "centered")}, seeds=3,
-                        options={"width": 8, "steps": 300, "batch": 128, "lr": 3e-3},
+                        options={"width": 8, "batch_size": 128, "max_steps": 2000, "eval_every": 20, "patience": 5},
                         secondary={"shifted": (1, 2, 4, 8, 16)}),
         "full": Budget(grid={t: log_grid(20, 1400, 8) for t in ("shifted", "centered")}, seeds=10,
-                       options={"width": 32, "steps": 3000, "batch": 128, "lr": 1e-3},
+                       options={"width": 32, "batch_size": 128, "max_steps": 30000, "eval_every": 50, "patience": 20},
+                       tune={c: {"lr": FULL_LR_GRID} for c in ("mlp", "cnn")},
                        secondary={t: (4, 8, 16, 32, 64) for t in ("shifted", "centered")}),
     },
     references=("Dosovitskiy et al. 2021, ICLR (ViT: generic architectures catch up with data)",

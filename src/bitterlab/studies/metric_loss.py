@@ -222,7 +222,7 @@ def run(trial: Trial) -> TrialOutput:
 
 
 TASKS = ("synthetic", "movies", "insteval")
-LR_GRID = (3e-3, 1e-2, 3e-2)  # AdamW learning rates tried per contender (each selected on validation)
+LR_GRID = (1e-3, 3e-3, 1e-2)  # AdamW learning rates tried per contender (each selected on validation)
 FULL_LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
 STUDY = Study(

@@ -1,0 +1,51 @@
+"""equivariance under the protocol (the data checks live in test_positions_equivariance.py)."""
+
+import numpy as np
+
+from bitterlab.engine import run_trial
+from bitterlab.studies.equivariance import STUDY, conv_macs, prepare, split
+from bitterlab.study import expand
+from protocol_checks import assert_batched_equals_one_by_one, assert_protocol_result, assert_tuned_verdict, tiny
+
+TINY = {"width": 4, "batch_size": 64, "max_steps": 200, "eval_every": 10, "patience": 5}
+
+
+def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
+    trials = [t for t in expand(tiny(STUDY, TINY, secondary={}), "quick", seeds=1)
+              if t.x == 320 and t.task == "centered" and t.tuned["lr"] == 1e-2]
+    assert {t.contender for t in trials} == {"mlp", "cnn"}
+    for t in trials:
+        r = run_trial(t)
+        assert_protocol_result(r, STUDY)
+        assert r.metrics["error"] < 0.5 and r.validation["error"] < 0.5  # chance: 0.9
+        again = run_trial(t)
+        assert (r.metrics, r.validation) == (again.metrics, again.validation)
+        if t.contender == "cnn":  # convolutions counted per pixel: 3 × forward FLOPs per image seen
+            assert r.flops % (6 * conv_macs(4)) == 0
+
+
+def test_the_validation_split_is_carved_from_the_training_images():
+    trial = next(t for t in expand(STUDY, "quick") if t.task == "shifted" and t.x == 320)
+    member, (x_test, _) = prepare(trial)
+    x_train, *_ = split("shifted", 320, trial.seed)
+    assert len(member.train[0]) + len(member.val[0]) == 320 and len(member.val[0]) == 64
+    train_rows = {r.tobytes() for r in x_train.reshape(320, -1)}
+    val_rows = {r.tobytes() for r in member.val[0].numpy().reshape(64, -1).astype(np.float64)}
+    fit_rows = {r.tobytes() for r in member.train[0].numpy().reshape(256, -1).astype(np.float64)}
+    assert val_rows <= train_rows and not val_rows & fit_rows
+    assert tuple(x_test.shape) == (397, 1, 16, 16)
+
+
+def test_batched_trials_equal_one_by_one_in_float64():
+    study = tiny(STUDY, {**TINY, "max_steps": 30, "dtype": "float64"}, seeds=2, secondary={})
+    for contender in ("mlp", "cnn"):  # the CNN batched through vmap's convolution rule
+        assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "shifted"
+                                          and t.contender == contender and t.x == 40])
+
+
+def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_width(tmp_path):
+    study = tiny(STUDY, {**TINY, "width": 2, "max_steps": 40}, grid={"shifted": (40, 80, 160, 320, 640)}, seeds=2,
+                 secondary={"shifted": (1, 2, 4)})
+    (v,) = assert_tuned_verdict(study, tmp_path)
+    assert {p["x"] for p in v["selected"]["cnn"]} == {40, 80, 160, 320, 640}
+    assert v["secondary"]["tuned"] is True and {p["x"] for p in v["secondary"]["selected"]["mlp"]} == {1, 2, 4}
