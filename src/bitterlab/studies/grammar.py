@@ -369,7 +369,7 @@ STUDY = Study(
     metrics=("semantic_error", "invalid", "masked_mass", "decode_ms_per_token", "semantic_error_stdlib"),
     budgets={
         "quick": Budget(grid={"postfix-to-infix": log_grid(64, 4096, 5)}, seeds=3,
-                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 300,
+                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 200,
                                  "eval_every": 20, "patience": 5, "weight_decay": 0.01, "depth_programs": 2},
                         secondary={"postfix-to-infix": (8, 16, 32, 64)},
                         tune={c: {"lr": LR_QUICK} for c in ("tokens", "ast-actions", "constrained")}),

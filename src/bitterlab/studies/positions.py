@@ -130,7 +130,7 @@ def run(trial: Trial) -> TrialOutput:
     return out
 
 
-LR_QUICK, LR_FULL = (3e-3, 1e-2, 3e-2), (3e-4, 1e-3, 3e-3)
+LR_QUICK, LR_FULL = (1e-3, 3e-3, 1e-2), (3e-4, 1e-3, 3e-3)  # learned-abs chose the bottom of (3e-3 … 3e-2)
 
 STUDY = Study(
     name="positions",
@@ -160,7 +160,7 @@ STUDY = Study(
     metrics=("error_2l", "error_l"),
     budgets={
         "quick": Budget(grid={t: log_grid(16, 1024, 5) for t in ("copy-back", "local-rule")}, seeds=5,
-                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 300,
+                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 200,
                                  "eval_every": 20, "patience": 5, "weight_decay": 0.01},
                         secondary={"copy-back": (8, 16, 32, 64)},
                         tune={c: {"lr": LR_QUICK} for c in ("learned-abs", "rope", "nope")}),
