@@ -31,16 +31,22 @@ def test_list_names_the_seasonal_study():
 
 @pytest.fixture
 def store(tmp_path):
-    """A store with made-up seasonal results: structured better by 0.5 at every scale, one failure."""
+    """A store with made-up seasonal results: structured better by 0.5 at every scale; validation best at
+    the middle learning rate (3e-3) of each contender's grid; seed 2 of the generic fails at the largest
+    scale at every learning rate (one failure among the compared trials, two among the others)."""
+    import math
+
     path = tmp_path / "r.duckdb"
     with Store(path) as st:
         for t in expand(STUDY, "quick"):
             loss = 2.0 * t.x ** -0.2 + (0.5 if t.role == "generic" else 0.0) + 0.01 * t.seed
+            val = loss + abs(math.log(t.tuned["lr"] / 3e-3))
             failed = t.role == "generic" and t.seed == 2 and t.x == max(STUDY.budgets["quick"].grid[t.task])
             st.write(Result(key=t.key, study=t.study, version=t.version, task=t.task, contender=t.contender,
-                            role=t.role, x=t.x, seed=t.seed, budget=t.budget,
+                            role=t.role, x=t.x, seed=t.seed, budget=t.budget, tuned=dict(t.tuned),
                             status="failed" if failed else "ok", reason="diverged: loss is nan" if failed else "",
-                            metrics={"forecast_rmse": loss, "in_window_rmse": loss / 2}))
+                            metrics={"forecast_rmse": loss, "in_window_rmse": loss / 2},
+                            validation={"forecast_rmse": val, "in_window_rmse": val / 2}))
     return path
 
 
@@ -52,12 +58,13 @@ def test_verdict_json_has_the_contract_keys(store):
     for v in verdicts:
         assert {"study", "task", "axis", "metric", "contenders", "per_scale", "winner_at_largest", "fits",
                 "exchange_rate", "crossover", "failed_trials"} <= set(v)
-        assert v["failed_trials"] == 1 and v["winner_at_largest"] == "fourier-mlp"
+        assert v["failed_trials"] == 1 and v["failed_tuning_trials"] == 2 and v["winner_at_largest"] == "fourier-mlp"
+        assert v["tuned"] and all(p["values"] == {"lr": 3e-3} for pts in v["selected"].values() for p in pts)
         assert len(v["per_scale"]) == 6
         for s in v["per_scale"]:
             assert {"x", "winner", "difference", "low", "high"} <= set(s)
             assert s["difference"] == pytest.approx(0.5)
-        assert v["per_scale"][-1]["n_seeds"] == 2  # the failed seed is not paired, and is counted
+        assert v["per_scale"][-1]["n_seeds"] == STUDY.budgets["quick"].seeds - 1  # the failed seed is counted
 
 
 def test_verdict_words(store):

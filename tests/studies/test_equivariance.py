@@ -11,8 +11,9 @@ TINY = {"width": 4, "batch_size": 64, "max_steps": 200, "eval_every": 10, "patie
 
 
 def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
-    trials = [t for t in expand(tiny(STUDY, TINY, secondary={}), "quick", seeds=1)
-              if t.x == 320 and t.task == "centered" and t.tuned["lr"] == 1e-2]
+    study = tiny(STUDY, TINY, grid={"centered": (40, 80, 160, 320, 640)}, secondary={})
+    trials = [t for t in expand(study, "quick", seeds=1)
+              if t.x == 320 and t.task == "centered" and t.tuned["lr"] == 3e-3]  # 3e-3: in both grids
     assert {t.contender for t in trials} == {"mlp", "cnn"}
     for t in trials:
         r = run_trial(t)
@@ -25,7 +26,8 @@ def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
 
 
 def test_the_validation_split_is_carved_from_the_training_images():
-    trial = next(t for t in expand(STUDY, "quick") if t.task == "shifted" and t.x == 320)
+    study = tiny(STUDY, dict(STUDY.budgets["quick"].options), grid={"shifted": (40, 80, 160, 320, 640)})
+    trial = next(t for t in expand(study, "quick") if t.task == "shifted" and t.x == 320)
     member, (x_test, _) = prepare(trial)
     x_train, *_ = split("shifted", 320, trial.seed)
     assert len(member.train[0]) + len(member.val[0]) == 320 and len(member.val[0]) == 64

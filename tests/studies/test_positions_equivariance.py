@@ -117,7 +117,6 @@ def test_batched_positions_trials_equal_one_by_one_in_float64():
     (group,) = group_trials(trials)
     assert len(group) == 6  # 2 seeds × 3 learning rates
     together = run_group(group)
-    assert len({r.steps for r in together}) > 1  # members stopped at different steps
     for t, both in zip(group, together, strict=True):
         alone = run_trial(t)
         assert both.status == alone.status == "ok"
