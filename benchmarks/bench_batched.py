@@ -82,6 +82,29 @@ def compare(width: int, points: int, peak: float) -> tuple[float, str]:
                    f"trials/s ({flops / t_batch / peak:.2f}); ratio {ratio:.1f}x")
 
 
+def transformer_ratio(members: int = 16, steps: int = 40) -> float:
+    """The positions study's transformer (learned positions, width 16, depth 2, minibatches of 16
+    sequences of 16 tokens): ``members`` seeds trained by one :func:`bitterlab.train.trainer.fit` call
+    (one batched model under vmap) against a loop of one call per seed, ``steps`` steps each; CPU time
+    of this process (one thread), so that other load on the machine does not enter the ratio."""
+    from functools import partial
+
+    from bitterlab.studies.positions import VOCAB, member, split
+    from bitterlab.train.trainer import TrainConfig, fit
+    from bitterlab.train.transformer import Transformer, token_loss
+
+    cfg = TrainConfig(lr=3e-3, batch_size=16, max_steps=steps, eval_every=steps, patience=steps)
+    ms = [member("copy-back", seed, split(256, 16, seed), cfg) for seed in range(members)]
+    build = partial(Transformer, VOCAB, VOCAB, 16, 2, 2, "learned", 32)
+    start = time.process_time()
+    for m in ms:
+        fit(build, token_loss, [m])
+    t_loop = time.process_time() - start
+    start = time.process_time()
+    fit(build, token_loss, ms)
+    return t_loop / (time.process_time() - start)
+
+
 def executor_overhead(n: int = 400) -> None:
     from bitterlab.engine.ray_executor import RayExecutor, ray_available
 
@@ -123,6 +146,7 @@ def main() -> None:
     print(large_line)
     print(f"  (single-thread float32 matmul, 512 × 512: {peak / 1e9:.1f} GFLOP/s; torch {torch.__version__}; "
           f"device cpu)")
+    print(f"transformer batched vs per-trial loop: {transformer_ratio():.1f}x")
     executor_overhead()
 
 
