@@ -60,8 +60,8 @@ from lark.exceptions import LarkError
 from bitterlab.studies.grammar_lang import (allowed_next, is_valid, prefix_allowed, prefix_to_infix, random_program,
                                             same_function, to_prefix)
 from bitterlab.studies.grammar_stdlib import stdlib_programs
-from bitterlab.engine.run import Diverged as DivergedError
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
+from bitterlab.train.outputs import failure, run_alone, trial_output
 from bitterlab.train.trainer import Diverged, Member, Trained, TrainConfig, fit
 from bitterlab.train.transformer import IGNORE, Transformer, forward_flops, token_loss
 
@@ -262,9 +262,7 @@ def evaluate(trial: Trial, fitted: tuple[Trained, int], split: Split) -> TrialOu
     seen = set(split.train)
     real = [p for p in stdlib_programs(int(c["depth_programs"])) if p not in seen]  # real programs, none trained on
     metrics["semantic_error_stdlib"] = scores(r.model, real, c, mass=False)["semantic_error"]
-    return TrialOutput(metrics=metrics, validation=validation, params=r.params,
-                       flops=r.flops(forward_flops(r.model, length)), steps=r.steps, converged=r.converged,
-                       curve=r.curve)
+    return trial_output(r, metrics, validation, forward_flops=forward_flops(r.model, length))
 
 
 def shared_training(trial: Trial) -> tuple:
@@ -282,7 +280,7 @@ def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
     for t in trials:
         m = models[model_key(t)]
         if isinstance(m, Diverged):
-            outs.append(DivergedError(m.reason))
+            outs.append(failure(m))
             continue
         try:
             outs.append(evaluate(t, m, splits[t.seed]))
@@ -293,10 +291,7 @@ def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
 
 def run(trial: Trial) -> TrialOutput:
     """One trial: train, then decode and score."""
-    (out,) = run_batch([trial])
-    if isinstance(out, Exception):
-        raise out
-    return out
+    return run_alone(run_batch, trial)
 
 
 def score(outs: list[str], truths: list[str], actions: bool) -> tuple[int, int]:

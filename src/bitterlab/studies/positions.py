@@ -36,8 +36,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from bitterlab.engine.run import Diverged
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
+from bitterlab.train.outputs import failure, run_alone, trial_output
 from bitterlab.train.trainer import Member, Trained, TrainConfig, fit
 from bitterlab.train.transformer import IGNORE, Transformer, forward_flops, token_loss
 
@@ -104,10 +104,9 @@ def member(task: str, seed: int, data: dict[str, np.ndarray], cfg: TrainConfig) 
 def output(trial: Trial, data: dict[str, np.ndarray], r: Trained) -> TrialOutput:
     model = r.model.eval()
     length = data["train"].shape[1]
-    return TrialOutput(metrics=errors(model, trial.task, data["test_l"], data["test_2l"]),
-                       validation=errors(model, trial.task, data["val"], doubled(data["val"])),
-                       params=r.params, flops=r.flops(forward_flops(model, length)), steps=r.steps,
-                       converged=r.converged, curve=r.curve)
+    return trial_output(r, errors(model, trial.task, data["test_l"], data["test_2l"]),
+                        errors(model, trial.task, data["val"], doubled(data["val"])),
+                        forward_flops=forward_flops(model, length))
 
 
 def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
@@ -119,15 +118,12 @@ def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
                     2 * length)
     members = [member(t.task, t.seed, d, TrainConfig.from_options(t.config)) for t, d in zip(trials, data)]
     fitted = fit(build, token_loss, members, device=trials[0].device)
-    return [output(t, d, r) if isinstance(r, Trained) else Diverged(r.reason)
+    return [output(t, d, r) if isinstance(r, Trained) else failure(r)
             for t, d, r in zip(trials, data, fitted, strict=True)]
 
 
 def run(trial: Trial) -> TrialOutput:
-    (out,) = run_batch([trial])
-    if isinstance(out, Exception):
-        raise out
-    return out
+    return run_alone(run_batch, trial)
 
 
 LR_QUICK, LR_FULL = (1e-3, 3e-3, 1e-2), (3e-4, 1e-3, 3e-3)  # learned-abs chose the bottom of (3e-3 … 3e-2)
