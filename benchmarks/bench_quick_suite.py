@@ -17,6 +17,7 @@ from bitterlab.studies import STUDIES
 from bitterlab.study import expand
 
 TARGET_S = 90.0
+SUITE_TARGET_S = 15 * 60.0  # the whole quick suite under the protocol (issue 16)
 
 
 def main() -> None:
@@ -33,8 +34,10 @@ def main() -> None:
             if took > TARGET_S:
                 over.append(f"{study.name} ({took:.1f} s)")
         print(f"quick suite: {total:.1f} s for {len(STUDIES)} studies")
-    if over:  # the benchmark fails where a study breaks its quick budget
-        raise SystemExit(f"over the {TARGET_S:.0f} s quick budget: {', '.join(over)}")
+    if total > SUITE_TARGET_S:
+        over.append(f"the whole suite ({total:.1f} s, target {SUITE_TARGET_S:.0f} s)")
+    if over:  # the benchmark fails where a study breaks its quick budget, or the suite its own
+        raise SystemExit(f"over budget: {', '.join(over)}")
 
 
 if __name__ == "__main__":
