@@ -1,10 +1,16 @@
+import dataclasses
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from bitterlab.engine import run_trial
 from bitterlab.geometry import Mixture, Normal, kl, wasserstein
-from bitterlab.studies.synthetic import (GMM_TRUTH, STUDY, GaussianModel, LinearModel, chain, chain_data, mixture_kl,
-                                         mixture_w2, tail_mass_lost, true_weights, validation_scores)
+from bitterlab.studies.synthetic import (DUELS, GMM_TRUTH, LINREG_DIM, STUDY, GaussianModel, LinearModel,
+                                         TableGenerator, chain, diamonds, diamonds_split, duel, error, exchange_rate,
+                                         expected_error, mixture_kl, mixture_w2, plateau, plateau_check, run,
+                                         tail_mass_lost, true_weights)
 from bitterlab.study import expand
 
 
@@ -64,31 +70,116 @@ def test_mixture_w2_and_kl_agree_with_the_geometry_module():
     assert mixture_w2(GMM_TRUTH, GMM_TRUTH) == 0.0
 
 
-@pytest.mark.parametrize("task", ["gaussian", "gmm", "linreg"])
-def test_each_contender_runs_a_short_chain_deterministically(task):
-    trials = [t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.x == 200]
-    assert {t.contender for t in trials} == {"replace", "accumulate", "fresh"}
+def _trial(task, contender, x, seed=0, **config):
+    t = next(t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.contender == contender)
+    return dataclasses.replace(t, x=float(x), seed=seed, config={**t.config, **config})
+
+
+@pytest.mark.parametrize("task", ["gaussian", "linreg"])
+def test_closed_form_errors_match_monte_carlo(task):
+    # real: the learner on n truth samples; synthetic: on n samples of a generator fitted to M = 30
+    m, n, reps = 30, 20, 1500
+    real = np.mean([duel(task, "real", n, m, s)[0] for s in range(reps)])
+    synthetic = [duel(task, "synthetic", n, m, s)[0] for s in range(reps)]
+    se = np.std(synthetic, ddof=1) / np.sqrt(reps)
+    assert abs(np.mean(synthetic) - expected_error(task, n, m)) < 4 * se
+    assert real == pytest.approx(expected_error(task, n), rel=0.1)
+    assert expected_error(task, n, m) > expected_error(task, n)  # synthetic data is worth less, here at n < M
+
+
+@pytest.mark.parametrize("task", ["gaussian", "linreg"])
+def test_the_studys_plateau_is_the_generators_closed_form_error(task):
+    # the study's computed plateau: the generator's error (mean of generator_error over seeds), and the
+    # synthetic learner's error at n = 16·M; both against the closed form for M = 100 (20 seeds × 20 repeats)
+    m = DUELS[task]
+    assert STUDY.task(task).options["generator_samples"] == m
+    outs = [run(_trial(task, "synthetic", 16 * m, seed=s)) for s in range(20)]
+    gen = np.array([o.metrics["generator_error"] for o in outs])
+    at_16m = np.array([o.metrics["error"] for o in outs])
+    closed = plateau(task, m)
+    assert abs(gen.mean() - closed) < 4 * gen.std(ddof=1) / np.sqrt(len(gen))
+    assert abs(at_16m.mean() - expected_error(task, 16 * m, m)) < 4 * at_16m.std(ddof=1) / np.sqrt(len(gen))
+    assert expected_error(task, 16 * m, m) < 1.1 * closed  # at 16·M the curve is near its plateau
+    # the plateau is the real learner's error at n = M: the generator is the fit to M real samples
+    assert closed == pytest.approx(expected_error(task, m))
+
+
+def test_exchange_rate_closed_form():
+    m = 100
+    for task in ("gaussian", "linreg"):
+        for n in (20, 50, 90):
+            rate = exchange_rate(task, n, m)
+            assert rate > 1  # one synthetic sample is worth less than one real sample
+            assert expected_error(task, rate * n, m) == pytest.approx(expected_error(task, n), rel=1e-6)
+        assert exchange_rate(task, 20, m) < exchange_rate(task, 50, m) < exchange_rate(task, 90, m)
+        assert math.isinf(exchange_rate(task, m, m)) and math.isinf(exchange_rate(task, 4 * m, m))
+    d = LINREG_DIM  # linreg: 1/(n_s − d − 1) = 1/(n_r − d − 1) − 1/(M − d − 1)
+    n_s = exchange_rate("linreg", 50, m) * 50
+    assert 1 / (n_s - d - 1) == pytest.approx(1 / (50 - d - 1) - 1 / (m - d - 1))
+
+
+def test_accumulate_chain_stays_under_gerstgrasser_bound_and_replace_grows():
+    m, d, k = 40, LINREG_DIM, 12
+    acc = np.mean([error("linreg", chain("linreg", "accumulate", k, m, s)) for s in range(300)])
+    rep = np.mean([error("linreg", chain("linreg", "replace", k, m, s)) for s in range(300)])
+    bound = d / (m - d - 1) * math.pi**2 / 6  # Gerstgrasser et al. 2024, Thm. 1 (σ² = 1)
+    assert acc < bound < rep
+    # replacing: each generation adds the OLS variance of M samples, so E = k·d/(M − d − 1) (σ̂² unbiased)
+    assert rep == pytest.approx(k * d / (m - d - 1), rel=0.15)
+
+
+def test_table_generator_regression_is_gaussian_conditioning():
+    # one component: E_G[y | x] of the Gaussian MLE is the OLS fit on the same rows (up to reg_covar)
+    _, rows, _ = diamonds_split(0, 500)
+    g = TableGenerator.fit(rows, 0, components=(1,))
+    a = np.column_stack([np.ones(len(rows)), rows[:, :-1]])
+    coef, *_ = np.linalg.lstsq(a, rows[:, -1], rcond=None)
+    np.testing.assert_allclose(g.regression(rows[:, :-1]), a @ coef, atol=0.02)
+    # and samples of the generator have its moments
+    z = g.sample(200_000, np.random.default_rng(1))
+    np.testing.assert_allclose(z.mean(0), rows.mean(0), atol=0.02 * rows.std(0).max())
+
+
+def test_diamonds_table_and_split():
+    t = diamonds()
+    assert t.shape == (53_940, 7) and np.isfinite(t).all()
+    test, gen, pool = diamonds_split(3, 1000)
+    assert len(test) == 10_000 and len(gen) == 1000 and len(pool) == 53_940 - 11_000
+    assert set(map(tuple, gen[:50])).isdisjoint(map(tuple, pool[:2000]))  # (rows are almost surely unique)
+    assert float(t[:, 1].min()) == 0 and float(t[:, 1].max()) == 4  # cut: five levels
+
+
+@pytest.mark.parametrize("task", [t.name for t in STUDY.tasks])
+def test_each_contender_runs_the_smallest_size_deterministically(task):
+    small = min(STUDY.budgets["quick"].grid[task])
+    trials = [t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.x == small]
+    assert {t.contender for t in trials} == {"synthetic", "real"}
     for t in trials:
         r = run_trial(t)
         assert r.status == "ok", r.reason
         assert r.metrics == run_trial(t).metrics
-        assert r.metrics["w2"] > 0 and np.isfinite(r.metrics["kl"])
+        assert r.metrics["error"] > 0 and np.isfinite(r.metrics["generator_error"])
+    gens = {run_trial(t).metrics["generator_error"] for t in trials}
+    assert len(gens) == 1  # one generator per seed, shared by both contenders
 
 
-@pytest.mark.parametrize("task", ["gaussian", "gmm", "linreg"])
-def test_a_tiny_trial_reports_finite_validation_metrics_from_its_own_training_data(task):
-    for t in (t for t in expand(STUDY, "quick", seeds=1) if t.task == task and t.x == 200):
-        r = run_trial(t)
-        assert set(r.validation) == set(STUDY.metrics)
-        assert all(np.isfinite(v) for v in r.validation.values())
-        model, data = chain_data(task, t.config["mode"], 2, 100, 0)
-        assert r.metrics == pytest.approx(model.scores())  # the test metrics: the whole chain, against the truth
-        assert r.validation == validation_scores(task, data, 0, 2)
+def test_chain_task_contenders_are_replace_and_accumulate():
+    rep = run(_trial("gaussian-chain", "synthetic", 300, repeats=1))
+    acc = run(_trial("gaussian-chain", "real", 300, repeats=1))
+    assert rep.metrics["error"] == error("gaussian", chain("gaussian", "replace", 3, 100, 0))
+    assert acc.metrics["error"] == error("gaussian", chain("gaussian", "accumulate", 3, 100, 0))
+    assert rep.metrics["generator_error"] == acc.metrics["generator_error"]  # generation 1: the same fit
+    with pytest.raises(ValueError, match="whole number"):
+        run(_trial("gaussian-chain", "real", 250))
 
 
-def test_validation_scores_against_a_fit_to_held_out_samples():
-    data = np.random.default_rng(5).normal(0.0, 1.0, 400)
-    order = np.random.default_rng([0, 3, 23]).permutation(400)
-    held, kept = GaussianModel.fit(data[order[:100]]), GaussianModel.fit(data[order[100:]])
-    assert validation_scores("gaussian", data, 0, 3) == kept.scores(held)
-    assert GaussianModel(0.3, 2.0).scores(GaussianModel(0.3, 2.0))["w2"] == 0.0
+def test_plateau_check_reads_the_fitted_floor_and_the_generator_error():
+    verdicts = [{"task": "gaussian", "fits": {"synthetic": {"family": "pow3", "params": {"E": {"value": 0.02}}}}},
+                {"task": "gaussian-chain", "fits": {"synthetic": {"family": "pow3", "params": {"E": {}}}}}]
+    rows = pd.DataFrame({"task": "gaussian", "contender": "synthetic", "status": "ok", "seed": [0, 0, 1, 1],
+                         "generator_error": [0.01, 0.01, 0.03, 0.03]})
+    out = plateau_check(verdicts, rows)
+    assert set(out) == {"gaussian"}
+    assert out["gaussian"]["generator_error"] == pytest.approx(0.02)
+    assert out["gaussian"]["fitted_floor"] == {"value": 0.02}
+    assert out["gaussian"]["closed_form"] == pytest.approx(plateau("gaussian", 100))
