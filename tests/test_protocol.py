@@ -152,6 +152,8 @@ def test_the_protocol_decides_a_duel_of_two_identical_models(tmp_path):
     assert all(s["winner"] == "scaled" for s in shared["per_scale"] if s["decisive"])
     tuned = _run_verdict(protocol_study(tuned=True), tmp_path)
     assert tuned["tuned"] and not any(s["decisive"] for s in tuned["per_scale"])
+    assert {s["winner"] for s in tuned["per_scale"]} == {"tie"}  # the same trajectories, bit for bit
+    assert "plain and scaled tie on mse" in tuned["words"]
     for p_plain, p_scaled in zip(tuned["selected"]["plain"], tuned["selected"]["scaled"]):
         assert p_plain["values"]["lr"] == pytest.approx(p_scaled["values"]["lr"] * FACTOR**2)
     assert {p["values"]["lr"] for p in tuned["selected"]["plain"]} <= set(GRID)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.compare import per_scale
+from bitterlab.analysis.compare import TIE, per_scale
 from bitterlab.analysis.evidence import evidence
 from bitterlab.analysis.grouped import few_seeds_warning, fit_grouped
 from bitterlab.analysis.scaling import (BEYOND, ContenderFit, bound_warnings, compare, fit_band, fit_summary,
@@ -258,8 +258,13 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
         spread = (f"{int(LEVEL * 100)}% t interval of the paired difference {_fmt(last['low'])} to "
                   f"{_fmt(last['high'])} over {last['n_seeds']} seeds; "
                   f"{'decisive' if last['decisive'] else 'not decisive: the interval includes 0'}")
-    text = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {last['winner']} "
-            f"beats {loser} on {v['metric']} by {_fmt(abs(last['difference']))} ({spread}). "
+    if last["winner"] == TIE:
+        head = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {generic} and "
+                f"{structured} tie on {v['metric']} (equal means over {last['n_seeds']} seeds). ")
+    else:
+        head = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {last['winner']} "
+                f"beats {loser} on {v['metric']} by {_fmt(abs(last['difference']))} ({spread}). ")
+    text = (head +
             f"{structured} (structured) has the lower mean at {n_struct} of {len(scales)} measured "
             f"{'scales' if axis.scale else 'values'}; "
             f"{n_decisive} of the {len(scales)} differences are decisive. ")
