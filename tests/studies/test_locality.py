@@ -144,7 +144,7 @@ def test_logistic_is_tuned_over_c_and_the_test_metrics_come_from_the_refit():
     assert study.tuned and study.axis.kind == "data" and locality.STUDY.axis.kind == "data"
     trials = [t for t in expand(study, "quick", seeds=1) if t.task == "ames" and t.x == 256
               and t.contender == "logistic"]
-    assert sorted(t.tuned["C"] for t in trials) == [0.01, 0.1, 1.0, 10.0, 100.0]
+    assert sorted(t.tuned["C"] for t in trials) == [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
     strong, weak = (run_trial(next(t for t in trials if t.tuned["C"] == c)) for c in (0.01, 100.0))
     assert strong.metrics != weak.metrics  # C reaches the fit
     df = ames()

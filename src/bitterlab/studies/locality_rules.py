@@ -142,7 +142,7 @@ STUDY = Study(
     ),
     contenders=(
         Contender(name="logistic", role="generic", description="L2 logistic regression on the rules' inputs, C "
-                  "tuned", options={"method": "logistic"}, tune={"C": (0.01, 0.1, 1.0, 10.0, 100.0)}),
+                  "tuned", options={"method": "logistic"}, tune={"C": (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)}),
         Contender(name="rules", role="structured", description="hand-written rules (see the study's docstring)",
                   options={"method": "rules"}),
     ),
