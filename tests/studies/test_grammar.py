@@ -124,7 +124,7 @@ def test_programs_are_seeded_and_split_by_the_hash():
 def test_the_test_set_is_fixed_across_n_and_seeds_and_disjoint_from_every_training_set(depth, grid):
     test = held_out_programs(depth)
     real = set(stdlib_programs(depth))
-    assert real == training_excluded(depth) and len(test) == 200 and len(real) >= 50
+    assert real == training_excluded(depth) and len(test) == 100 and len(real) >= 50
     for n in grid:
         for seed in (0, 3):
             split = Split.draw(int(n), seed=seed, depth=depth)

@@ -39,7 +39,7 @@ scored on the text they output, by what it computes: the main metric is the same
 neither model's training loss.
 
 Test sets, fixed: a program is a *test program* when a hash of its text falls in a fixed fifth
-(:func:`held_out`); training programs are drawn from the rest, so the 200 test programs
+(:func:`held_out`); training programs are drawn from the rest, so the 100 test programs
 (:func:`held_out_programs`: draws of the same generator conditioned on the test part) are one set,
 the same at every n and every seed, and disjoint from every training set. The real-distribution
 test is ``semantic_error_stdlib``: every arithmetic expression of the Python standard library's own
@@ -70,8 +70,8 @@ import numpy as np
 import torch
 from lark.exceptions import LarkError
 
-from bitterlab.studies.grammar_lang import (PRODUCTION_CHARS, actions_allowed, allowed_next, is_valid, linearise,
-                                            random_program, same_function, to_actions, to_prefix)
+from bitterlab.studies.grammar_lang import (INFIX_TOKENS, PRODUCTION_CHARS, action_tokens, actions_allowed, allowed_next,
+                                            is_valid, linearise, random_program, same_function, to_actions, to_prefix)
 from bitterlab.studies.grammar_stdlib import stdlib_programs
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
 from bitterlab.train.outputs import failure, run_alone, trial_output
@@ -82,7 +82,7 @@ SEP, END, PAD = "|", "$", "_"
 VOCAB = tuple("0123456789xy+-*()sn") + tuple(PRODUCTION_CHARS) + (SEP, END, PAD)
 INDEX = {c: i for i, c in enumerate(VOCAB)}
 # decoding stops after MAX_OUT characters or MAX_ACTIONS actions (a derivation is ~2.3x its text)
-MAX_OUT, MAX_ACTIONS, N_TEST, MAX_LEN, N_MASS = 40, 120, 200, 168, 30
+MAX_OUT, MAX_ACTIONS, N_TEST, MAX_LEN, N_MASS = 40, 120, 100, 168, 30
 HELD_OUT = 5  # one program in HELD_OUT (by a hash of its text) is a test program, never a training one
 N_VAL_MIN, N_VAL_MAX = 16, 50  # validation programs carved from the training ones
 
@@ -159,37 +159,37 @@ def examples(sources: list[str], targets: list[str], width: int) -> tuple[torch.
     return x[:, :-1], labels[:, 1:]
 
 
-def decode(model: Transformer, sources: list[str], allowed, limit: int = MAX_OUT) -> tuple[list[str], float, float]:
-    """Batched greedy decoding of at most ``limit`` symbols; ``allowed(output_so_far)`` → set of
-    characters (``"$"`` = end) or None for no constraint. Returns outputs, the mean forbidden mass
-    along the path, seconds taken.
-    The model runs on its device; each step's next-character distributions come back to the CPU,
-    where the grammar's masks are applied row by row."""
+def decode(model: Transformer, sources: list[str], allowed, limit: int = MAX_OUT,
+           alphabet: tuple[str, ...] = INFIX_TOKENS) -> tuple[list[str], float, float]:
+    """Batched greedy decoding of at most ``limit`` symbols of ``alphabet`` (or the end);
+    ``allowed(output_so_far)`` → set of symbols (``"$"`` = end) or None for no constraint. Returns
+    outputs, the mean forbidden mass along the path, seconds taken.
+    The model runs on its device; each step's next-symbol distributions come back to the CPU, where
+    the grammar's masks are applied row by row."""
     start = time.perf_counter()
     device = next(model.parameters()).device
     outs = [""] * len(sources)
     active = list(range(len(sources)))
     masses: list[float] = []
+    own = torch.zeros(len(VOCAB))
+    own[[INDEX[c] for c in (*alphabet, END)]] = 1.0
     for _ in range(limit):
         batch = [f"{sources[i]}{SEP}{outs[i]}" for i in active]
         with torch.no_grad():
             logits = model(encode(batch).to(device))
             last = logits[torch.arange(len(batch), device=device),
                           torch.tensor([len(r) for r in batch], device=device) - 1]
-            probs = torch.softmax(last, dim=-1).cpu()
-        probs[:, INDEX[PAD]] = 0.0
-        probs[:, INDEX[SEP]] = 0.0
+            probs = torch.softmax(last, dim=-1).cpu() * own  # its own output symbols only
+        if allowed:
+            mask = torch.zeros_like(probs)
+            for row, i in enumerate(active):
+                mask[row, [INDEX[END if c == "$" else c] for c in allowed(outs[i])]] = 1.0
+            masses += (probs * (1 - mask)).sum(1).tolist()
+            probs = probs * mask
         still = []
-        for p, i in zip(probs, active, strict=True):
-            ok = allowed(outs[i]) if allowed else None
-            if ok is not None:
-                mask = torch.zeros_like(p)
-                mask[[INDEX[END if c == "$" else c] for c in ok]] = 1.0
-                masses.append(float((p * (1 - mask)).sum()))
-                p = p * mask
-            c = VOCAB[int(p.argmax())]
-            if c != END:
-                outs[i] += c
+        for i, k in zip(active, probs.argmax(1).tolist(), strict=True):
+            if k != INDEX[END]:
+                outs[i] += VOCAB[k]
                 still.append(i)
         active = still
         if not active:
@@ -282,8 +282,10 @@ def scores(model: Transformer, programs_: list[str], c: dict, *, mass: bool = Tr
     or of derivations) would have removed along its own path, on the first ``N_MASS`` programs."""
     actions = c["output"] == "actions"
     constraint = allowed_next if c["constrained"] else None
-    outs, masked, _ = decode(model, [to_postfix(p) for p in programs_], constraint,
-                             MAX_ACTIONS if actions else MAX_OUT)
+    unique = list(dict.fromkeys(programs_))  # greedy decoding is a function of the source: decode each once
+    decoded, masked, _ = decode(model, [to_postfix(p) for p in unique], constraint,
+                                MAX_ACTIONS if actions else MAX_OUT, action_tokens() if actions else INFIX_TOKENS)
+    outs = [dict(zip(unique, decoded, strict=True))[p] for p in programs_]
     if mass and not c["constrained"]:
         masked = _forbidden_mass(model, programs_[:N_MASS], outs[:N_MASS], actions_allowed if actions else allowed_next)
     wrong, invalid = score(outs, programs_, actions)
@@ -385,7 +387,7 @@ STUDY = Study(
     batch_key=shared_training,
     tasks=(Task(name="postfix-to-infix", description="random programs of a lark expression grammar (digits, x, y, "
                 "+ − *, parentheses, s() square, n() negation; ≤ 2 (quick) or 3 (full) nested operators), given in "
-                "postfix; 200 test programs from a fixed held-out fifth of the language (the same at every n), and "
+                "postfix; 100 test programs from a fixed held-out fifth of the language (the same at every n), and "
                 "the standard library's expressions (real), none ever trained on"),),
     contenders=(
         Contender(name="tokens", role="generic", description="character-level transformer, free greedy decoding",
@@ -403,10 +405,12 @@ STUDY = Study(
     metric="semantic_error",
     metrics=("semantic_error", "invalid", "masked_mass", "semantic_error_stdlib"),
     budgets={
-        "quick": Budget(grid={"postfix-to-infix": log_grid(64, 4096, 5)}, seeds=3,
-                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 32, "max_steps": 200,
-                                 "eval_every": 20, "patience": 5, "weight_decay": 0.01, "depth_programs": 2},
-                        secondary={"postfix-to-infix": (8, 16, 32, 64)},
+        # quick: 5 seeds; n up to 512, where the models still differ (at n = 4,096 both reach ~0 error when
+        # trained to convergence: 750-2,350 steps of 128) and early stopping ends training within the maximum
+        "quick": Budget(grid={"postfix-to-infix": log_grid(32, 512, 5)}, seeds=5,
+                        options={"width": 16, "depth": 2, "heads": 2, "batch_size": 16, "max_steps": 800,
+                                 "eval_every": 20, "patience": 3, "weight_decay": 0.01, "depth_programs": 2},
+                        secondary={"postfix-to-infix": (4, 8, 12, 16)},
                         tune={c: {"lr": LR_QUICK} for c in ("tokens", "productions", "constrained")}),
         "full": Budget(grid={"postfix-to-infix": log_grid(64, 65536, 8)}, seeds=10,
                        options={"width": 128, "depth": 4, "heads": 4, "batch_size": 128, "max_steps": 30000,

@@ -76,6 +76,7 @@ def parse(text: str) -> Tree | Token:
     return parser().parse(text)
 
 
+@lru_cache(maxsize=200_000)
 def is_valid(text: str) -> bool:
     try:
         parse(text)
@@ -92,6 +93,10 @@ def to_prefix(text: str) -> str:
 
 def evaluate(text: str, x: float, y: float) -> float:
     """The program's value at (x, y)."""
+    return _value(parse(text), x, y)
+
+
+def _value(tree: Tree, x: float, y: float) -> float:
     def ev(t: Tree) -> float:
         kind, c = t.data, t.children
         if kind == "num":
@@ -104,15 +109,22 @@ def evaluate(text: str, x: float, y: float) -> float:
         a, b = ev(c[0]), ev(c[1])
         return a + b if kind == "add" else a - b if kind == "sub" else a * b
 
-    return float(ev(parse(text)))
+    return float(ev(tree))
 
 
 POINTS = ((0.5, -1.0), (2.0, 3.0), (-1.5, 0.25))  # where two programs must agree to count as equal
 
 
+@lru_cache(maxsize=200_000)
+def values(text: str) -> tuple[float, ...]:
+    """The program's values at ``POINTS`` (one parse)."""
+    tree = parse(text)
+    return tuple(_value(tree, x, y) for x, y in POINTS)
+
+
 def same_function(a: str, b: str) -> bool:
     """Semantic equality, checked at three points (relative tolerance 1e-9)."""
-    return all(np.isclose(evaluate(a, x, y), evaluate(b, x, y), rtol=1e-9, atol=1e-9) for x, y in POINTS)
+    return bool(np.allclose(values(a), values(b), rtol=1e-9, atol=1e-9))
 
 
 def random_program(rng: np.random.Generator, depth: int = 3) -> str:
