@@ -47,7 +47,7 @@ source that the language can say, at the same nesting bound, mined with ``ast``
 (:mod:`bitterlab.studies.grammar_stdlib`; 94 at depth 2), none of which is ever a training program
 (they carry ~3% of the generator's mass at depth 2). Random programs are uniform over the grammar;
 the library's are not (``i+1``, ``n-1``, ``2*x+1``): a shift of distribution with the same grammar.
-It has no validation value (it is a test of shift only).
+It has no validation value (it is a test of shift only) and a verdict of its own (``verdicts``).
 
 Axes: training examples (main; programs of up to 2 nested operators at the quick budget, 3 at the
 full) and model width (secondary: d_model, swept at the largest training set).
@@ -404,6 +404,7 @@ STUDY = Study(
     secondary=Axis(name="width", label="model width (d_model)", unit="units", kind="width"),
     metric="semantic_error",
     metrics=("semantic_error", "invalid", "masked_mass", "semantic_error_stdlib"),
+    verdicts=("semantic_error_stdlib",),  # the real programs (a shift of distribution): a verdict of their own
     budgets={
         # quick: 5 seeds; n up to 512, where the models still differ (at n = 4,096 both reach ~0 error when
         # trained to convergence: 750-2,350 steps of 128) and early stopping ends training within the maximum
