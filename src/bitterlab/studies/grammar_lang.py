@@ -1,5 +1,5 @@
 """The grammar study's expression language, defined once as a lark grammar, with its generator,
-evaluator, prefix (AST-action) form and the allowed-next-token oracle for constrained decoding.
+evaluator, prefix form, its productions as actions and the allowed-next-token oracles.
 
 Language (one character per token): digits 0–9, variables x and y, + − *, parentheses, and two
 functions written ``s(e)`` (square) and ``n(e)`` (negation)::
@@ -8,13 +8,16 @@ functions written ``s(e)`` (square) and ``n(e)`` (negation)::
     product : atom | product "*" atom
     atom    : DIGIT | VAR | "(" sum ")" | FUNC "(" sum ")"
 
-Programs are written in infix; their AST in prefix (Polish) order is the action sequence of the
-AST model: each action is a node (``+ - *`` binary, ``s n`` unary, digits and variables leaves).
+Programs are written in infix (the inputs of the study are their postfix, from the AST in prefix
+order). The structured model's actions are the grammar's own productions, as lark compiles them
+(:func:`to_actions`, :func:`linearise`, :func:`actions_allowed`; see the section below).
 """
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import numpy as np
 from lark import Lark, Token, Transformer, Tree
@@ -37,8 +40,6 @@ FUNC: "s" | "n"
 """
 
 INFIX_TOKENS = tuple("0123456789xy+-*()sn")
-PREFIX_TOKENS = tuple("0123456789xy+-*sn")
-ARITY = {**{t: 0 for t in "0123456789xy"}, "+": 2, "-": 2, "*": 2, "s": 1, "n": 1}
 # lark terminal names → the characters they stand for (anonymous terminals get lark's names)
 TERMINAL_CHARS = {"DIGIT": tuple("0123456789"), "VAR": ("x", "y"), "FUNC": ("s", "n"), "PLUS": ("+",),
                   "MINUS": ("-",), "STAR": ("*",), "LPAR": ("(",), "RPAR": (")",)}
@@ -75,6 +76,7 @@ def parse(text: str) -> Tree | Token:
     return parser().parse(text)
 
 
+@lru_cache(maxsize=200_000)
 def is_valid(text: str) -> bool:
     try:
         parse(text)
@@ -89,33 +91,12 @@ def to_prefix(text: str) -> str:
     return "".join(_Prefix().transform(tree)) if isinstance(tree, Tree) else str(tree)
 
 
-def prefix_to_infix(actions: str) -> str:
-    """Inverse of :func:`to_prefix`, fully parenthesised; ``ValueError`` if the actions are not one tree."""
-    pos = 0
-
-    def node() -> str:
-        nonlocal pos
-        if pos >= len(actions):
-            raise ValueError("incomplete action sequence")
-        a = actions[pos]
-        pos += 1
-        if a not in ARITY:
-            raise ValueError(f"unknown action {a!r}")
-        if ARITY[a] == 0:
-            return a
-        if ARITY[a] == 1:
-            return f"{a}({node()})"
-        left, right = node(), node()
-        return f"({left}{a}{right})"
-
-    out = node()
-    if pos != len(actions):
-        raise ValueError("trailing actions after a complete tree")
-    return out
-
-
 def evaluate(text: str, x: float, y: float) -> float:
     """The program's value at (x, y)."""
+    return _value(parse(text), x, y)
+
+
+def _value(tree: Tree, x: float, y: float) -> float:
     def ev(t: Tree) -> float:
         kind, c = t.data, t.children
         if kind == "num":
@@ -128,15 +109,22 @@ def evaluate(text: str, x: float, y: float) -> float:
         a, b = ev(c[0]), ev(c[1])
         return a + b if kind == "add" else a - b if kind == "sub" else a * b
 
-    return float(ev(parse(text)))
+    return float(ev(tree))
 
 
 POINTS = ((0.5, -1.0), (2.0, 3.0), (-1.5, 0.25))  # where two programs must agree to count as equal
 
 
+@lru_cache(maxsize=200_000)
+def values(text: str) -> tuple[float, ...]:
+    """The program's values at ``POINTS`` (one parse)."""
+    tree = parse(text)
+    return tuple(_value(tree, x, y) for x, y in POINTS)
+
+
 def same_function(a: str, b: str) -> bool:
     """Semantic equality, checked at three points (relative tolerance 1e-9)."""
-    return all(np.isclose(evaluate(a, x, y), evaluate(b, x, y), rtol=1e-9, atol=1e-9) for x, y in POINTS)
+    return bool(np.allclose(values(a), values(b), rtol=1e-9, atol=1e-9))
 
 
 def random_program(rng: np.random.Generator, depth: int = 3) -> str:
@@ -157,7 +145,8 @@ def random_program(rng: np.random.Generator, depth: int = 3) -> str:
     return gen(depth, 0)
 
 
-def allowed_next(prefix: str) -> set[str]:
+@lru_cache(maxsize=200_000)
+def allowed_next(prefix: str) -> frozenset[str]:
     """The characters that can follow ``prefix`` in some valid program, plus ``"$"`` when ``prefix``
     is itself complete (lark's interactive LALR parser: ``accepts()`` after feeding the prefix)."""
     ip = parser().parse_interactive(prefix)
@@ -168,12 +157,126 @@ def allowed_next(prefix: str) -> set[str]:
             out.add("$")
         else:
             out.update(TERMINAL_CHARS[name])
-    return out
+    return frozenset(out)
 
 
-def prefix_allowed(actions: str) -> set[str]:
-    """Actions that keep a prefix-order sequence extendable to one tree (``"$"`` once it is one)."""
-    need = 1
+# ---- the grammar's productions as actions (the structured model's training target) -------------
+#
+# The same grammar without inlining (``?``): every node of lark's parse tree is then one application
+# of one production, and with ``keep_all_tokens`` every character is a leaf. A program's *derivation*
+# is its leftmost derivation written as actions (Yin & Neubig 2017): in pre-order, one ApplyRule
+# action per node (the production, one character each: ``A``, ``B``, ... in lark's rule order) and
+# one GenToken action per leaf of a terminal with several values (DIGIT, VAR, FUNC: the character
+# itself). A fixed terminal (``+``, ``(``...) is implied by its production and takes no action. The
+# linearisation of a derivation reads the leaves left to right: the program text exactly as it was
+# parsed, so it is the generic model's output string.
+
+PRODUCTION_CHARS = "ABCDEFGHIJKLMNOP"
+
+
+@dataclass(frozen=True)
+class Production:
+    """One production of the grammar: ``origin → expansion`` (symbol names as lark writes them)."""
+
+    char: str  # its action
+    origin: str
+    expansion: tuple[str, ...]
+    alias: str | None
+
+
+@cache
+def _derivation_parser() -> Lark:
+    return Lark(re.sub(r"^\?", "", GRAMMAR, flags=re.MULTILINE), parser="lalr", keep_all_tokens=True)
+
+
+@cache
+def productions() -> tuple[Production, ...]:
+    """The grammar's productions, as lark compiles them (one per alternative)."""
+    rules = _derivation_parser().rules
+    if len(rules) > len(PRODUCTION_CHARS):
+        raise ValueError("more productions than action characters")
+    return tuple(Production(char=PRODUCTION_CHARS[i], origin=str(r.origin.name),
+                            expansion=tuple(str(s.name) for s in r.expansion), alias=r.alias)
+                 for i, r in enumerate(rules))
+
+
+@cache
+def _literals() -> dict[str, str]:
+    """Fixed terminals → their one string (``PLUS`` → ``+``); terminals with several values are absent."""
+    return {t.name: t.pattern.value for t in _derivation_parser().terminals if t.pattern.type == "str"}
+
+
+@cache
+def action_tokens() -> tuple[str, ...]:
+    """Every action: one per production, then the values of the terminals that have several."""
+    return tuple(p.char for p in productions()) + tuple(c for name, chars in TERMINAL_CHARS.items()
+                                                         if name not in _literals() for c in chars)
+
+
+def to_actions(text: str) -> str:
+    """The derivation of a program: ApplyRule and GenToken actions in pre-order (see above)."""
+    by_node = {(p.alias or p.origin, p.expansion): p.char for p in productions()}
+    origin_of = {p.alias or p.origin: p.origin for p in productions()}
+    out: list[str] = []
+
+    def walk(node: Tree) -> None:
+        names = tuple(origin_of[c.data] if isinstance(c, Tree) else c.type for c in node.children)
+        out.append(by_node[(node.data, names)])
+        for c in node.children:
+            if isinstance(c, Tree):
+                walk(c)
+            elif c.type not in _literals():
+                out.append(str(c))
+
+    walk(_derivation_parser().parse(text))
+    return "".join(out)
+
+
+def _expand(actions: str) -> tuple[str, list[str]]:
+    """Run ``actions`` as a leftmost derivation: (text so far, symbols still to derive, leftmost
+    first). Raises ``ValueError`` at the first action that does not fit the leftmost symbol."""
+    by_char = {p.char: p for p in productions()}
+    literals = _literals()
+    stack, text = ["start"], []
+
+    def emit_literals() -> None:
+        while stack and stack[-1] in literals:
+            text.append(literals[stack.pop()])
+
     for a in actions:
-        need += ARITY[a] - 1
-    return {"$"} if need == 0 else set(PREFIX_TOKENS)
+        emit_literals()
+        if not stack:
+            raise ValueError("actions after a complete derivation")
+        top = stack.pop()
+        if top in TERMINAL_CHARS:
+            if a not in TERMINAL_CHARS[top]:
+                raise ValueError(f"{a!r} is not a {top}")
+            text.append(a)
+        else:
+            p = by_char.get(a)
+            if p is None or p.origin != top:
+                raise ValueError(f"{a!r} does not expand {top}")
+            stack.extend(reversed(p.expansion))
+    emit_literals()
+    return "".join(text), stack[::-1]
+
+
+def linearise(actions: str) -> str:
+    """The program a complete derivation spells; ``ValueError`` if ``actions`` is not one."""
+    text, rest = _expand(actions)
+    if rest:
+        raise ValueError("incomplete derivation")
+    return text
+
+
+@lru_cache(maxsize=200_000)
+def actions_allowed(actions: str) -> frozenset[str]:
+    """The actions that can continue a derivation prefix (``"$"`` once it is complete); ``ValueError``
+    if ``actions`` is no derivation prefix."""
+    _, rest = _expand(actions)
+    if not rest:
+        return frozenset("$")
+    top = rest[0]
+    if top in TERMINAL_CHARS:
+        return frozenset(TERMINAL_CHARS[top])
+    return frozenset(p.char for p in productions() if p.origin == top)
