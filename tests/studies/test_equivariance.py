@@ -3,7 +3,7 @@
 import numpy as np
 
 from bitterlab.engine import run_trial
-from bitterlab.studies.equivariance import STUDY, conv_macs, prepare, split
+from bitterlab.studies.equivariance import AUG_COPIES, STUDY, conv_macs, prepare, split
 from bitterlab.study import expand
 from protocol_checks import assert_batched_equals_one_by_one, assert_protocol_result, assert_tuned_verdict, tiny
 
@@ -13,8 +13,8 @@ TINY = {"width": 4, "batch_size": 64, "max_steps": 200, "eval_every": 10, "patie
 def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
     study = tiny(STUDY, TINY, grid={"centered": (40, 80, 160, 320, 640)}, secondary={})
     trials = [t for t in expand(study, "quick", seeds=1)
-              if t.x == 320 and t.task == "centered" and t.tuned["lr"] == 3e-3]  # 3e-3: in both grids
-    assert {t.contender for t in trials} == {"mlp", "cnn"}
+              if t.x == 320 and t.task == "centered" and t.tuned["lr"] == 3e-3]  # 3e-3: in every grid
+    assert {t.contender for t in trials} == {"mlp", "cnn", "mlp-aug"}
     for t in trials:
         r = run_trial(t)
         assert_protocol_result(r, STUDY)
@@ -27,22 +27,32 @@ def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
 
 def test_the_validation_split_is_carved_from_the_training_images():
     study = tiny(STUDY, dict(STUDY.budgets["quick"].options), grid={"shifted": (40, 80, 160, 320, 640)})
-    trial = next(t for t in expand(study, "quick") if t.task == "shifted" and t.x == 320)
+    trial = next(t for t in expand(study, "quick") if t.task == "shifted" and t.x == 320 and t.contender == "mlp")
     member, (x_test, _) = prepare(trial)
     x_train, *_ = split("shifted", 320, trial.seed)
     assert len(member.train[0]) + len(member.val[0]) == 320 and len(member.val[0]) == 64
     train_rows = {r.tobytes() for r in x_train.reshape(320, -1)}
-    val_rows = {r.tobytes() for r in member.val[0].numpy().reshape(64, -1).astype(np.float64)}
-    fit_rows = {r.tobytes() for r in member.train[0].numpy().reshape(256, -1).astype(np.float64)}
+    val_rows = {r.tobytes() for r in member.val[0].numpy().reshape(64, -1)}
+    fit_rows = {r.tobytes() for r in member.train[0].numpy().reshape(256, -1)}
     assert val_rows <= train_rows and not val_rows & fit_rows
-    assert tuple(x_test.shape) == (397, 1, 16, 16)
+    assert tuple(x_test.shape) == (2000, 1, 16, 16)
+    # the augmented MLP: the same fit and validation images, plus AUG_COPIES shifted copies of the fit images
+    aug = next(t for t in expand(study, "quick") if t.task == "shifted" and t.x == 320 and t.contender == "mlp-aug"
+               and t.seed == trial.seed)
+    member_aug, _ = prepare(aug)
+    assert len(member_aug.train[0]) == (AUG_COPIES + 1) * 256
+    assert np.array_equal(member_aug.train[0][:256].numpy(), member.train[0].numpy())
+    assert np.array_equal(member_aug.val[0].numpy(), member.val[0].numpy())
+    assert np.array_equal(member_aug.train[1].numpy(), np.tile(member.train[1].numpy(), AUG_COPIES + 1))
+    ink = member_aug.train[0].numpy().reshape(AUG_COPIES + 1, 256, -1).sum(-1)
+    assert np.all(ink <= ink[0] + 1e-4)  # a shift with zero fill never adds ink
 
 
 def test_batched_trials_equal_one_by_one_in_float64():
     study = tiny(STUDY, {**TINY, "max_steps": 30, "dtype": "float64"}, seeds=2, secondary={})
-    for contender in ("mlp", "cnn"):  # the CNN batched through vmap's convolution rule
-        assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "shifted"
-                                          and t.contender == contender and t.x == 40])
+    for contender in ("mlp", "cnn", "mlp-aug"):  # the CNN batched through vmap's convolution rule
+        assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "centered"
+                                          and t.contender == contender and t.x == 100])
 
 
 def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_width(tmp_path):
