@@ -18,7 +18,7 @@ def test_schema(tmp_path):
         pk = store.con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
                                "WHERE table_name = 'results' AND constraint_type = 'PRIMARY KEY'").fetchall()
         assert pk == [(["key"],)]
-        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("3",)
+        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("4",)
 
 
 def test_roundtrip_and_no_duplicates(tmp_path):
@@ -84,7 +84,7 @@ def test_a_schema_1_file_gains_the_new_columns_and_keeps_its_rows(tmp_path):
         assert old["x2"].isna().all() and old["tuned"].tolist() == [{}] and old["converged"].tolist() == [None]
         assert old["curve"].tolist() == [None] and old["validation"].tolist() == [{}]
     with Store(path) as store:
-        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("3",)
+        assert store.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("4",)
         from toy import study_2axis
         t = next(t for t in expand(study_2axis(), "quick") if t.x2 == 64.0)
         store.write(run_trial(t))

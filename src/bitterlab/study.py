@@ -63,6 +63,9 @@ class TrialOutput:
     # False when the maximum was hit while validation was still improving; None when not recorded
     converged: bool | None = None
     curve: Curve | None = None  # training and validation loss along training (the shared trainer fills it)
+    # test metrics that are lower bounds: the run hit its cap before its target ("at least the cap"); each
+    # must be one the study declares in ``Study.censored``; the verdict fits them as censored, never drops them
+    censored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,9 +183,15 @@ class Study:
     # further metrics with a verdict of their own (e.g. in-window error beside the forecast error): the same
     # selected grid points (chosen by the main metric's validation), compared on each of these test metrics
     verdicts: tuple[str, ...] = ()
+    # metrics a trial may report as censored (TrialOutput.censored: a lower bound at the trial's cap, e.g. the
+    # cost of a search that had not reached its target when it was stopped)
+    censored: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.contenders]
+        if not set(self.censored) <= set(self.metrics):
+            raise ValueError(f"study {self.name!r}: censored metric(s) {sorted(set(self.censored) - set(self.metrics))} "
+                             f"not in {self.metrics}")
         if len(set(names)) != len(names):
             raise ValueError(f"study {self.name!r}: contender names must be unique, got {names}")
         roles = {c.role for c in self.contenders}
@@ -272,6 +281,7 @@ class Trial:
     tuned: Mapping[str, Any] = field(default_factory=dict)  # this trial's point of the tuning grid (in config)
     metrics: tuple[str, ...] = ()  # the metrics the study declares (a trial returning others fails)
     metric: str = ""  # the study's main metric (a tuned trial must report it on validation)
+    censorable: tuple[str, ...] = ()  # the metrics the study lets a trial report as censored (Study.censored)
 
     @property
     def key(self) -> str:
@@ -347,6 +357,7 @@ def expand(study: Study, budget: str = "quick", *, seeds: int | None = None, dev
                             tuned=point,
                             metrics=tuple(study.metrics),
                             metric=study.metric,
+                            censorable=tuple(study.censored),
                         )
                         for seed in range(n_seeds)
                     ]

@@ -3,7 +3,8 @@
 One verdict per task. Keys every script may rely on: ``study``, ``task``, ``axis``, ``metric``
 (lower is better), ``contenders`` ([{name, role}]), ``per_scale`` ([{x, winner, difference, low,
 high}]; difference = L_generic − L_structured), ``winner_at_largest``, ``fits``, ``exchange_rate``,
-``crossover``, ``failed_trials``. More keys: ``outcome``, ``budget``, ``level``, ``n_trials``,
+``crossover``, ``failed_trials``, ``censored`` (per contender: how many of its selected trials hit their
+cap before their target; their value of the metric is a lower bound, fitted as one). More keys: ``outcome``, ``budget``, ``level``, ``n_trials``,
 ``seeds``, ``warnings``, ``words``, ``bands`` (per contender, the fitted curve with its pointwise
 interval to 10x the largest scale, extrapolated points marked), ``secondary`` (for a study with a
 secondary axis: the same verdict along that axis at the largest main-axis value, with ``at``; else
@@ -40,11 +41,26 @@ def pick_budget(df: pd.DataFrame) -> str:
     return "full" if "full" in budgets else "quick"
 
 
+CENSORED = "_censored"  # the column of flags the verdict's fits read: the row's metric is a lower bound
+
+
+def censored_flags(rows: pd.DataFrame, metric: str) -> np.ndarray:
+    """Per row: whether ``metric`` is a lower bound there (the trial hit its cap first; store column
+    ``censored``, a list of metric names; all false for stores before schema 4)."""
+    if "censored" not in rows:
+        return np.zeros(len(rows), bool)
+    return np.array([isinstance(c, (list, tuple)) and metric in c for c in rows["censored"]], bool)
+
+
 def fit_task(study: Study, ok: pd.DataFrame, metric: str | None = None) -> dict[str, ContenderFit]:
-    """Fit every contender of one task that has ok results; replicates are shared (paired by seed)."""
+    """Fit every contender of one task that has ok results; replicates are shared (paired by seed).
+    Censored rows (a trial that hit its cap) enter the fit as lower bounds, "at least this value" —
+    the fit of ``bitterlab fit --censored`` (:func:`bitterlab.analysis.grouped.fit_grouped`)."""
     metric = metric or study.metric
+    ok = ok.assign(**{CENSORED: censored_flags(ok, metric)})
     frames = {c.name: ok[ok["contender"] == c.name] for c in study.contenders}
-    return fit_grouped({k: v for k, v in frames.items() if len(v)}, metric, x="x", seed="seed")
+    return fit_grouped({k: v for k, v in frames.items() if len(v)}, metric, x="x", seed="seed",
+                       censored=CENSORED if ok[CENSORED].any() else None)
 
 
 def outcome(crossover: dict | None) -> dict[str, Any] | None:
@@ -84,6 +100,13 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
     warnings += protocol_warnings(selection)
+    flags = censored_flags(ok, study.metric)
+    censored = {c.name: int(flags[(ok["contender"] == c.name).to_numpy()].sum()) for c in study.contenders}
+    if flags.any():
+        who = ", ".join(f"{c} {n} of {int((ok['contender'] == c).sum())}" for c, n in censored.items() if n)
+        warnings.append(f"{int(flags.sum())} selected trial(s) hit their cap before the target ({who}): their "
+                        f"{study.metric} is a lower bound ('at least the cap'), fitted as censored, not dropped; "
+                        "per-scale means and differences that include them are bounds too")
     xs = sorted(set(ok["x"]))
     if len(xs) >= 2 and max(xs) / min(xs) < 10**MIN_DECADES:
         warnings.append(f"the measured range spans {np.log10(max(xs) / min(xs)):.2f} decades (less than "
@@ -111,6 +134,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
         "crossover": comparison["crossover"],
         "outcome": outcome(comparison["crossover"]),
         "failed_trials": int(len(failed)),
+        "censored": censored,
         "failed_tuning_trials": selection.sweep_failed,
         "tuned": selection.tuned,
         "selected": selection.selected_json(),
@@ -270,6 +294,10 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
             f"{n_decisive} of the {len(scales)} differences are decisive. ")
     if v["failed_trials"]:
         text += f"{v['failed_trials']} trial(s) failed and are counted, not dropped. "
+    n_censored = sum((v.get("censored") or {}).values())
+    if n_censored:
+        text += (f"{n_censored} selected trial(s) hit their cap before the target: their {v['metric']} is "
+                 "counted as at least the cap (censored in the fits). ")
     text += tuning_words(v) + " "
     fits = v["fits"]
     if not axis.scale:

@@ -38,3 +38,4 @@ class Result:
     validation: Mapping[str, float] = field(default_factory=dict)  # metrics on the validation split
     converged: bool | None = None  # False: the training maximum was hit while validation still improved
     curve: Curve | None = None  # training and validation loss along training
+    censored: tuple[str, ...] = ()  # metrics that are lower bounds: the trial hit its cap first

@@ -58,6 +58,9 @@ def metric_problem(trial: Trial, out: TrialOutput) -> str | None:
     extra_val = sorted(set(out.validation) - declared)
     if extra_val:
         parts.append(f"undeclared validation metric(s) {', '.join(extra_val)}")
+    censored = sorted(set(out.censored) - set(trial.censorable))
+    if censored:
+        parts.append(f"censored metric(s) {', '.join(censored)} the study does not declare censorable")
     if trial.tuned and trial.metric and trial.metric not in out.validation:
         parts.append(f"no validation value of the main metric {trial.metric!r}, which selects tuned options")
     return "; ".join(parts) or None
@@ -79,7 +82,7 @@ def to_result(trial: Trial, out: TrialOutput | BaseException, wall: float) -> Re
     validation = {k: float(v) for k, v in out.validation.items()}
     cost = dict(params=int(out.params), flops=float(out.flops), steps=int(out.steps), wall_s=wall,
                 validation=validation, converged=None if out.converged is None else bool(out.converged),
-                curve=out.curve)
+                curve=out.curve, censored=tuple(out.censored))
     problem = metric_problem(trial, out)
     if problem:
         return Result(**base, status="failed", reason=f"error: {problem}", metrics=metrics, **cost)

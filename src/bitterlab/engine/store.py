@@ -17,8 +17,9 @@ import pandas as pd
 from bitterlab.engine.result import Result
 
 # 2: column x2 (the secondary axis's value); 3: columns tuned, validation, converged, curve (the fair-duel
-# protocol). Older files get the new columns on open (NULL / empty: untuned, no validation recorded).
-SCHEMA_VERSION = 3
+# protocol); 4: column censored (JSON list of the metrics that are lower bounds at a cap). Older files get the
+# new columns on open (NULL / empty: untuned, no validation recorded, nothing censored).
+SCHEMA_VERSION = 4
 DEFAULT_STORE = Path("bitterlab-runs/results.duckdb")
 
 _COLUMNS = """
@@ -45,15 +46,16 @@ _COLUMNS = """
     tuned VARCHAR,
     validation VARCHAR,
     converged BOOLEAN,
-    curve VARCHAR
+    curve VARCHAR,
+    censored VARCHAR
 """
 # columns added after schema 1, with their types: added to older files on open
 _ADDED = (("x2", "DOUBLE"), ("tuned", "VARCHAR"), ("validation", "VARCHAR"), ("converged", "BOOLEAN"),
-          ("curve", "VARCHAR"))
+          ("curve", "VARCHAR"), ("censored", "VARCHAR"))
 _JSON = ("metrics", "versions", "tuned", "validation")  # columns stored as JSON text of a mapping
 FIELDS = ("key", "study", "version", "task", "contender", "role", "x", "seed", "budget", "status", "reason",
           "metrics", "params", "flops", "steps", "wall_s", "device", "versions", "x2", "tuned", "validation",
-          "converged", "curve")
+          "converged", "curve", "censored")
 
 
 class StoreError(RuntimeError):
@@ -86,7 +88,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             self._con.execute(f"CREATE TABLE IF NOT EXISTS results ({_COLUMNS})")
-            for name, kind in _ADDED:  # schema 1 or 2 -> 3
+            for name, kind in _ADDED:  # schema 1, 2 or 3 -> 4
                 self._con.execute(f"ALTER TABLE results ADD COLUMN IF NOT EXISTS {name} {kind}")
             self._con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
             self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -133,6 +135,7 @@ class Store:
         curve = result.curve
         row[FIELDS.index("curve")] = None if curve is None else json.dumps(
             {"steps": list(curve.steps), "train": list(curve.train), "validation": list(curve.validation)})
+        row[FIELDS.index("censored")] = json.dumps(sorted(result.censored)) if result.censored else None
         cols = ", ".join(FIELDS)
         marks = ", ".join("?" for _ in FIELDS)
         try:
@@ -183,7 +186,7 @@ def _expand(df: pd.DataFrame) -> pd.DataFrame:
     """Parse the JSON columns; add one float column per metric (NaN where a row lacks it).
 
     ``tuned`` and ``validation`` become dicts ({} when absent), ``curve`` a dict of lists or None,
-    ``converged`` True / False / None."""
+    ``converged`` True / False / None, ``censored`` a list of metric names ([] when none)."""
     df = df.copy()
     for name, _ in _ADDED:  # an older file opened read-only
         if name not in df.columns:
@@ -192,6 +195,7 @@ def _expand(df: pd.DataFrame) -> pd.DataFrame:
     for name in _JSON:
         df[name] = [json.loads(v) if isinstance(v, str) else {} for v in df[name]]
     df["curve"] = [json.loads(v) if isinstance(v, str) else None for v in df["curve"]]
+    df["censored"] = [json.loads(v) if isinstance(v, str) else [] for v in df["censored"]]
     df["converged"] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else bool(v)
                                  for v in df["converged"]], index=df.index, dtype=object)
     metrics = list(df["metrics"])
@@ -208,7 +212,7 @@ def export(df: pd.DataFrame, path: str | Path, fmt: str) -> Path:
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"unknown export format {fmt!r} (use parquet or csv)")
     out = df.copy()
-    for name in (*_JSON, "curve"):
+    for name in (*_JSON, "curve", "censored"):
         if name in out:
             out[name] = [None if v is None else json.dumps(v, sort_keys=True) for v in out[name]]
     path = Path(path)
