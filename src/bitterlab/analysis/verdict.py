@@ -100,12 +100,12 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
         reasons = failed["reason"].value_counts().head(3)
         warnings.append(f"{len(failed)} failed trial(s): " + "; ".join(f"{r} (×{n})" for r, n in reasons.items()))
     warnings += protocol_warnings(selection)
-    flags = censored_flags(ok, study.metric)
+    flags = censored_flags(ok, metric)
     censored = {c.name: int(flags[(ok["contender"] == c.name).to_numpy()].sum()) for c in study.contenders}
     if flags.any():
         who = ", ".join(f"{c} {n} of {int((ok['contender'] == c).sum())}" for c, n in censored.items() if n)
         warnings.append(f"{int(flags.sum())} selected trial(s) hit their cap before the target ({who}): their "
-                        f"{study.metric} is a lower bound ('at least the cap'), fitted as censored, not dropped; "
+                        f"{metric} is a lower bound ('at least the cap'), fitted as censored, not dropped; "
                         "per-scale means and differences that include them are bounds too")
     xs = sorted(set(ok["x"]))
     if len(xs) >= 2 and max(xs) / min(xs) < 10**MIN_DECADES:
