@@ -4,7 +4,9 @@
    each on its own data, full batch, a fixed number of AdamW steps (early stopping off), at two
    sizes — width 32 on 256 points and width 64 on 512 points: trials/s of a plain PyTorch AdamW loop
    run once per trial against one call of the shared trainer's batched ``fit`` (64 members, each
-   with its own learning rate), both on one thread (what a worker gets), measured in the same run;
+   with its own learning rate), both in a process set up as a worker is (one thread, freed memory
+   kept: ``bitterlab.train.worker``), measured in the same run in CPU time of the process (so that
+   other load on the machine does not enter the ratio);
    and the achieved training FLOP/s (6·params·points·steps per model) as a fraction of this
    machine's single-thread float32 matmul FLOP/s (512 × 512).
 2. The Ray executor's overhead per trial against the process executor, on 400 trials that do no
@@ -15,7 +17,6 @@ Run: .venv/bin/python benchmarks/bench_batched.py   (or `make bench`)
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ import torch
 from bitterlab.engine import ProcessExecutor
 from bitterlab.study import expand
 from bitterlab.train import Member, TrainConfig, fit, mlp, n_params, training_flops
+from bitterlab.train.worker import setup_worker
 
 SEEDS, STEPS, FEATURES, N_VAL = 64, 200, 9, 64
 LRS = (1e-3, 3e-3, 1e-2, 3e-2)  # the members' learning rates, in turn (a tuning grid × 16 seeds)
@@ -67,13 +69,13 @@ def compare(width: int, points: int, peak: float) -> tuple[float, str]:
         # early stopping off: patience beyond the run, one validation check at the end
         cfg = TrainConfig(lr=LRS[s % len(LRS)], max_steps=STEPS, eval_every=STEPS, patience=10**6)
         members.append(Member(seed=s, train=(x[:points], y[:points]), val=(x[points:], y[points:]), cfg=cfg))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this one-thread process: other load does not enter the ratio
     for m in members:
         plain_loop(m, width)
-    t_loop = time.perf_counter() - start
-    start = time.perf_counter()
+    t_loop = time.process_time() - start
+    start = time.process_time()
     trained = fit(lambda: mlp(FEATURES, width, 2), _mse, members)
-    t_batch = time.perf_counter() - start
+    t_batch = time.process_time() - start
     assert all(t.steps == STEPS for t in trained)
     flops = SEEDS * training_flops(n_params(mlp(FEATURES, width, 2)), points, STEPS)
     ratio = t_loop / t_batch
@@ -139,8 +141,7 @@ TARGET = 8.0  # batched vs per-trial loop at the quick MLP size
 
 
 def main() -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    torch.set_num_threads(1)
+    setup_worker()  # what a worker process gets: one thread, freed memory kept for reuse
     peak = matmul_flops()
     small, small_line = compare(32, 256, peak)
     _, large_line = compare(64, 512, peak)

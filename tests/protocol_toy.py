@@ -39,11 +39,15 @@ def run(trial: Trial) -> TrialOutput:
     def mse(xs: np.ndarray, ys: np.ndarray) -> float:
         return float(np.mean(((scale * xs) @ w - ys) ** 2))
 
-    return TrialOutput(metrics={"mse": mse(x_test, y_test)}, validation={"mse": mse(x_val, y_val)},
+    def mae(xs: np.ndarray, ys: np.ndarray) -> float:
+        return float(np.mean(np.abs((scale * xs) @ w - ys)))
+
+    return TrialOutput(metrics={"mse": mse(x_test, y_test), "mae": mae(x_test, y_test)},
+                       validation={"mse": mse(x_val, y_val), "mae": mae(x_val, y_val)},
                        params=d, flops=6.0 * d * len(y_fit) * int(c["steps"]), steps=int(c["steps"]))
 
 
-def study(*, tuned: bool) -> Study:
+def study(*, tuned: bool, verdicts: tuple[str, ...] = ()) -> Study:
     tune = {"lr": GRID} if tuned else {}
     options = {"steps": 20} if tuned else {"steps": 20, "lr": GRID[1]}
     return Study(
@@ -52,6 +56,6 @@ def study(*, tuned: bool) -> Study:
         contenders=(Contender(name="plain", role="generic", options={"scale": 1.0}, tune=tune),
                     Contender(name="scaled", role="structured", options={"scale": FACTOR}, tune=tune)),
         axis=Axis(name="n", label="training examples", kind="data"),
-        metric="mse", metrics=("mse",),
+        metric="mse", metrics=("mse", "mae"), verdicts=verdicts,
         budgets={"quick": Budget(grid={"linear": (32.0, 64.0, 128.0, 256.0, 512.0)}, seeds=5, options=options)},
     )

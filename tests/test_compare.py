@@ -49,3 +49,11 @@ def test_t_interval_covers_90_percent_even_with_three_seeds():
     rng = np.random.default_rng(0)
     hits = sum(low <= 0 <= high for low, high in (t_interval(rng.normal(0, 1, 3)) for _ in range(4000)))
     assert 0.88 <= hits / 4000 <= 0.92  # exact for normal data: s.e. of the share 0.005
+
+
+def test_equal_means_are_a_tie_not_a_win_for_either():
+    rows = [(c, 10, s, float(s)) for s in range(3) for c in ("g", "s")]
+    rows += [("g", 100, 0, 1.0), ("s", 100, 0, 2.0), ("g", 100, 1, 2.0), ("s", 100, 1, 1.0)]
+    tie, crossed = per_scale(_frame(rows), "loss", "g", "s")
+    assert tie.winner == "tie" and tie.difference == 0 and not tie.decisive
+    assert crossed.winner == "tie" and not crossed.decisive  # paired differences +1 and −1

@@ -152,9 +152,33 @@ def test_the_protocol_decides_a_duel_of_two_identical_models(tmp_path):
     assert all(s["winner"] == "scaled" for s in shared["per_scale"] if s["decisive"])
     tuned = _run_verdict(protocol_study(tuned=True), tmp_path)
     assert tuned["tuned"] and not any(s["decisive"] for s in tuned["per_scale"])
+    assert {s["winner"] for s in tuned["per_scale"]} == {"tie"}  # the same trajectories, bit for bit
+    assert "plain and scaled tie on mse" in tuned["words"]
     for p_plain, p_scaled in zip(tuned["selected"]["plain"], tuned["selected"]["scaled"]):
         assert p_plain["values"]["lr"] == pytest.approx(p_scaled["values"]["lr"] * FACTOR**2)
     assert {p["values"]["lr"] for p in tuned["selected"]["plain"]} <= set(GRID)
+
+
+def test_a_further_verdict_compares_the_same_selected_points_on_its_metric(tmp_path):
+    """``Study(verdicts=("mae",))``: a second verdict on the test MAE of the grid points that the
+    validation MSE selected (not the points the validation MAE would select)."""
+    study = protocol_study(tuned=True, verdicts=("mae",))
+    with Store(tmp_path / "also.duckdb") as store:
+        run_study(expand(study, "quick"), store, InlineExecutor())
+        df = store.frame()
+    (v,) = verdict(study, df)
+    (also,) = v["also"]
+    assert v["metric"] == "mse" and also["metric"] == "mae" and also["selected_by"] == "mse"
+    assert also["selected"] == v["selected"] and also["words"].startswith("On mae: ")
+    chosen = select(df, "mse").rows
+    for s in also["per_scale"]:
+        at = chosen[(chosen["x"] == s["x"]) & (chosen["status"] == "ok")]
+        means = at.groupby("contender")["mae"].mean()
+        assert s["difference"] == pytest.approx(means["plain"] - means["scaled"])
+    with pytest.raises(ValueError, match="verdicts must be"):
+        protocol_study(tuned=True, verdicts=("rmse",))
+    with pytest.raises(ValueError, match="verdicts must be"):
+        protocol_study(tuned=True, verdicts=("mse",))
 
 
 # --- the shared trainer ---------------------------------------------------------------------------

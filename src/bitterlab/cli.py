@@ -224,6 +224,10 @@ def _print_verdicts(verdicts, rows) -> None:
             print(f"[{v['study']} / {v['task']} along {side['axis']}] {side['words']}")
             for w in side["warnings"]:
                 print(f"  warning: {w}")
+        for other in v.get("also", []):
+            print(f"[{v['study']} / {v['task']} on {other['metric']}] {other['words']}")
+            for w in other["warnings"]:
+                print(f"  warning: {w}")
 
 
 def _write_report(store: Path, names: list[str] | None, budget: str | None, out: Path, geometry: bool):

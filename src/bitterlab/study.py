@@ -177,6 +177,9 @@ class Study:
     run_batch: Callable[[list[Trial]], list[TrialOutput | Exception]] | None = None
     batch_key: Callable[[Trial], Any] | None = None  # optional grouping for run_batch (hashable values)
     secondary: Axis | None = None  # a second axis (e.g. model width), swept at the largest main value
+    # further metrics with a verdict of their own (e.g. in-window error beside the forecast error): the same
+    # selected grid points (chosen by the main metric's validation), compared on each of these test metrics
+    verdicts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.contenders]
@@ -187,6 +190,10 @@ class Study:
             raise ValueError(f"study {self.name!r}: needs a generic and a structured contender")
         if self.metric not in self.metrics:
             raise ValueError(f"study {self.name!r}: main metric {self.metric!r} not in {self.metrics}")
+        extra = [m for m in self.verdicts if m not in self.metrics or m == self.metric]
+        if extra or len(set(self.verdicts)) != len(self.verdicts):
+            raise ValueError(f"study {self.name!r}: verdicts must be distinct declared metrics other than the "
+                             f"main one {self.metric!r}, got {self.verdicts}")
         task_names = {t.name for t in self.tasks}
         for bname, budget in self.budgets.items():
             if set(budget.grid) != task_names:

@@ -24,7 +24,7 @@ class ScaleComparison:
     (None with a single seed: no interval, never decisive)."""
 
     x: float
-    winner: str  # the contender with the lower mean metric
+    winner: str  # the contender with the lower mean metric; "tie" when the two means are equal
     difference: float
     low: float | None
     high: float | None
@@ -45,6 +45,9 @@ def t_interval(values, *, level: float = 0.9) -> tuple[float | None, float | Non
     return mean - half, mean + half
 
 
+TIE = "tie"
+
+
 def per_scale(df: pd.DataFrame, metric: str, generic: str, structured: str, *, level: float = 0.9
               ) -> list[ScaleComparison]:
     """Compare two contenders at every scale where both have ok results, paired by seed.
@@ -62,7 +65,7 @@ def per_scale(df: pd.DataFrame, metric: str, generic: str, structured: str, *, l
         diff = (pairs[generic] - pairs[structured]).to_numpy()
         low, high = t_interval(diff, level=level)
         g, s = float(pairs[generic].mean()), float(pairs[structured].mean())
-        out.append(ScaleComparison(x=float(x), winner=structured if s < g else generic,
+        out.append(ScaleComparison(x=float(x), winner=TIE if s == g else structured if s < g else generic,
                                    difference=float(diff.mean()), low=low, high=high,
                                    decisive=bool(low is not None and (low > 0 or high < 0)), n_seeds=len(pairs),
                                    generic_mean=g, structured_mean=s))

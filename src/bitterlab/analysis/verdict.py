@@ -7,7 +7,10 @@ high}]; difference = L_generic − L_structured), ``winner_at_largest``, ``fits`
 ``seeds``, ``warnings``, ``words``, ``bands`` (per contender, the fitted curve with its pointwise
 interval to 10x the largest scale, extrapolated points marked), ``secondary`` (for a study with a
 secondary axis: the same verdict along that axis at the largest main-axis value, with ``at``; else
-``null``). The schema is in docs/verdict.md.
+``null``), ``also`` (one verdict, with the same keys, per further metric the study declares in
+``Study.verdicts``, at the grid points the main metric's validation selected; ``[]`` if none),
+``selected_by`` (the metric whose validation value selected the grid points). The schema is in
+docs/verdict.md.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bitterlab.analysis.compare import per_scale
+from bitterlab.analysis.compare import TIE, per_scale
 from bitterlab.analysis.evidence import evidence
 from bitterlab.analysis.grouped import few_seeds_warning, fit_grouped
 from bitterlab.analysis.scaling import (BEYOND, ContenderFit, bound_warnings, compare, fit_band, fit_summary,
@@ -56,19 +59,22 @@ def outcome(crossover: dict | None) -> dict[str, Any] | None:
 
 
 def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
-                 axis: Axis | None = None) -> dict[str, Any]:
+                 axis: Axis | None = None, metric: str | None = None) -> dict[str, Any]:
     """Verdict for one task of a study from its result rows (ok and failed) at one budget, along
-    ``axis`` (default: the main axis; rows' ``x`` holds its values). Along an axis that is not a
-    scale (``axis.scale`` false) results are compared per value and no curve is fitted."""
+    ``axis`` (default: the main axis; rows' ``x`` holds its values), on test ``metric`` (default: the
+    main one; the grid points compared are always those selected by the main metric's validation). Along
+    an axis that is not a scale (``axis.scale`` false) results are compared per value and no curve is
+    fitted."""
     axis = axis or study.axis
+    metric = metric or study.metric
     generic = next(c for c in study.contenders if c.role == "generic")
     structured = next(c for c in study.contenders if c.role == "structured")
     selection = select(rows, study.metric)  # each contender's tuned options, chosen by validation
     rows = selection.rows
     ok = rows[rows["status"] == "ok"]
-    ok = ok[np.isfinite(ok[study.metric].to_numpy(float))] if study.metric in ok else ok.iloc[0:0]
+    ok = ok[np.isfinite(ok[metric].to_numpy(float))] if metric in ok else ok.iloc[0:0]
     failed = rows[rows["status"] == "failed"]
-    scales = per_scale(ok, study.metric, generic.name, structured.name, level=LEVEL) if len(ok) else []
+    scales = per_scale(ok, metric, generic.name, structured.name, level=LEVEL) if len(ok) else []
     warnings = []
     if len(scales) < MIN_SCALES:
         warnings.append(f"only {len(scales)} scales measured with both contenders (fewer than {MIN_SCALES})")
@@ -84,7 +90,7 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
                         f"{MIN_DECADES})")
     fits, bands, comparison = None, None, {"exchange_rate": None, "crossover": None}
     if axis.scale:
-        fits, bands, comparison, fit_notes = _fit_and_compare(study, ok, generic.name, structured.name)
+        fits, bands, comparison, fit_notes = _fit_and_compare(study, ok, generic.name, structured.name, metric)
         warnings += fit_notes
         if comparison["crossover"] is not None:  # does the data itself change sign, decisively?
             decisive = {s.winner for s in scales if s.decisive}
@@ -95,7 +101,8 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
         "axis": axis.name,
         "axis_is_scale": axis.scale,
         "axis_kind": axis.kind,
-        "metric": study.metric,
+        "metric": metric,
+        "selected_by": study.metric,
         "contenders": [{"name": c.name, "role": c.role} for c in study.contenders],
         "per_scale": [asdict(s) for s in scales],
         "winner_at_largest": scales[-1].winner if scales else None,
@@ -120,16 +127,16 @@ def task_verdict(study: Study, task: str, rows: pd.DataFrame, budget: str, *,
     return verdict
 
 
-def _fit_and_compare(study: Study, ok: pd.DataFrame, generic: str, structured: str):
+def _fit_and_compare(study: Study, ok: pd.DataFrame, generic: str, structured: str, metric: str):
     """Fitted curves (summaries and bands) and the exchange rate and crossover of a pair, with the
     warnings the fits raise; ``None`` s and a warning when no curve can be fitted."""
     notes: list[str] = []
     try:
-        curves = fit_task(study, ok)
+        curves = fit_task(study, ok, metric)
         fits = {name: fit_summary(cf, LEVEL) for name, cf in curves.items()}
         bands = {name: fit_band(cf, LEVEL) for name, cf in curves.items()}
         for name, cf in curves.items():
-            notes += shape_warnings(cf, name, study.metric) + selection_warnings(cf, name)
+            notes += shape_warnings(cf, name, metric) + selection_warnings(cf, name)
             notes += bound_warnings(fits[name], name)
             if not cf.selection.targets:
                 notes.append(f"{name}: fewer than 5 scales, so no held-out check of the {cf.family} fit")
@@ -181,8 +188,17 @@ def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> lis
             v["secondary"]["at"] = {"axis": study.axis.name, "x": at}
             v["secondary"]["words"] = (f"Along {study.secondary.label}, at {study.axis.label} {_fmt(at)}: "
                                        + v["secondary"]["words"])
+        v["also"] = [_also(study, t.name, main, budget, m) for m in study.verdicts]
         out.append(v)
     return out
+
+
+def _also(study: Study, task: str, rows: pd.DataFrame, budget: str, metric: str) -> dict[str, Any]:
+    """The verdict on a further declared metric (``Study.verdicts``), at the same selected grid points."""
+    v = task_verdict(study, task, rows, budget, metric=metric)
+    v["evidence"] = evidence(v)
+    v["words"] = f"On {metric}: " + v["words"]
+    return v
 
 
 def _fmt(v: float | None) -> str:
@@ -200,7 +216,7 @@ def tuning_words(v: dict[str, Any]) -> str:
     tuned = sorted({o for pts in v["selected"].values() for p in pts for o in p["values"]})
     who = [c for c, pts in v["selected"].items() if any(p["grid_points"] > 1 for p in pts)]
     text = (f"{', '.join(who)} tuned {', '.join(tuned)} on a validation split of the training data at each "
-            f"{v['axis']} (the grid point with the best mean validation {v['metric']} over seeds; test data "
+            f"{v['axis']} (the grid point with the best mean validation {v.get('selected_by', v['metric'])} over seeds; test data "
             "never chose)")
     edges = sum(p["at_edge"] for pts in v["selected"].values() for p in pts)
     if edges:
@@ -242,8 +258,13 @@ def words(v: dict[str, Any], study: Study, generic: str, structured: str, axis: 
         spread = (f"{int(LEVEL * 100)}% t interval of the paired difference {_fmt(last['low'])} to "
                   f"{_fmt(last['high'])} over {last['n_seeds']} seeds; "
                   f"{'decisive' if last['decisive'] else 'not decisive: the interval includes 0'}")
-    text = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {last['winner']} "
-            f"beats {loser} on {v['metric']} by {_fmt(abs(last['difference']))} ({spread}). "
+    if last["winner"] == TIE:
+        head = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {generic} and "
+                f"{structured} tie on {v['metric']} (equal means over {last['n_seeds']} seeds). ")
+    else:
+        head = (f"On {v['task']}, at the largest measured {axis.label} ({_fmt(last['x'])}), {last['winner']} "
+                f"beats {loser} on {v['metric']} by {_fmt(abs(last['difference']))} ({spread}). ")
+    text = (head +
             f"{structured} (structured) has the lower mean at {n_struct} of {len(scales)} measured "
             f"{'scales' if axis.scale else 'values'}; "
             f"{n_decisive} of the {len(scales)} differences are decisive. ")

@@ -57,13 +57,13 @@ def watch_parent(parent: int, interval: float = PARENT_POLL_S) -> threading.Thre
 
 
 def init_worker() -> None:
-    """One thread per worker process, for torch and the BLAS under NumPy; end with the driver."""
+    """One thread per worker process (for torch and the BLAS under NumPy), memory kept for reuse; end with
+    the driver."""
     spawner = mp.parent_process()  # the driver's pid, even if it died before we got here
     watch_parent(spawner.pid if spawner is not None and spawner.pid is not None else os.getppid())
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
+    from bitterlab.train.worker import setup_worker
 
-    torch.set_num_threads(1)
+    setup_worker()
 
 
 @dataclass(frozen=True)

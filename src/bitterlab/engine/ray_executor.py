@@ -44,12 +44,9 @@ def pickle_by_value(module: str) -> None:
 
 def _run_unit(unit: list[Trial]) -> list[Result]:
     """Body of the Ray task: one torch thread, then the unit."""
-    import os
+    from bitterlab.train.worker import setup_worker
 
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+    setup_worker()
     return run_group(unit)
 
 

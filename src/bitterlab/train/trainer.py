@@ -4,13 +4,13 @@ training converged — for many models at once.
 
 A *member* is one model to train: its seed, its training and validation tensors and its own
 :class:`TrainConfig` (learning rate, weight decay...). Members whose models have the same parameter
-shapes are trained together as one batched model: their parameters stay separate leaf tensors
-(one AdamW parameter group per member, so each has its own learning rate), are stacked at every
-step, and the loss is evaluated with ``torch.func.functional_call`` under ``torch.func.vmap``. The
-summed loss Σ_k L_k separates, so ∂(Σ L)/∂θ_k = ∂L_k/∂θ_k and AdamW acts elementwise: every member
-follows the updates it would follow alone, up to the order of floating-point sums. A member that
-stops (patience spent, maximum reached, loss not finite) leaves the stack: its parameters get no
-more gradients, and the others train on.
+shapes are trained together as one batched model: their parameters are stacked into one leaf tensor
+per parameter name, (K, ...), updated by :class:`bitterlab.train.adamw.StackedAdamW` (AdamW with each
+member's own learning rate, weight decay and betas), and the loss is evaluated with
+``torch.func.functional_call`` under ``torch.func.vmap``. The summed loss Σ_k L_k separates, so
+∂(Σ L)/∂θ_k = ∂L_k/∂θ_k and AdamW acts elementwise: every member follows the updates it would follow
+alone, up to the order of floating-point sums. A member that stops (patience spent, maximum reached,
+loss not finite) is frozen: its loss is masked and its update skipped, and the others train on.
 
 Early stopping (Prechelt 1998, "Early stopping — but when?", the patience criterion): every
 ``eval_every`` steps the mean validation loss v is computed; the best weights so far are kept; a
@@ -36,6 +36,8 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from bitterlab.study import Curve
+from bitterlab.train.adamw import StackedAdamW
+from bitterlab.train.stacked import stacked_forward
 
 Loss = Callable[[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]], torch.Tensor]
 """``loss(forward, batch) -> per-example losses (B,)``: ``forward`` is the member's model as a function,
@@ -198,34 +200,29 @@ class _Batches:
 
 
 class _Stack:
-    """The members that share one optimiser configuration (lr, weight decay, betas): their parameters
-    stacked into one leaf tensor per parameter name, (K_g, ...), under one AdamW parameter group.
+    """The members still in training: their parameters stacked into one leaf tensor per parameter name,
+    (K, ...), with their AdamW (:class:`StackedAdamW`: each member its own learning rate, weight decay
+    and betas, so one stack holds a whole tuning grid).
 
-    A member that stops stays in the stack, its loss masked to zero, until half of the stack has
-    stopped; then the stack is compacted to the members still training (parameters and AdamW's
-    moments sliced), so stopped members cost nothing for long."""
+    A member that stops is frozen (its loss masked to zero, its update skipped) until half of the
+    stack has stopped; then the stack is compacted to the members still training (parameters and
+    AdamW's moments sliced), so stopped members cost nothing for long."""
 
-    def __init__(self, members: list[int], params: dict[str, torch.Tensor], cfg: TrainConfig) -> None:
-        self.members, self.cfg = members, cfg
+    def __init__(self, members: list[int], params: dict[str, torch.Tensor], cfgs: list[TrainConfig]) -> None:
+        self.members = members
+        self.index = {k: i for i, k in enumerate(members)}
         self.leaves = {n: t.detach().clone().requires_grad_(True) for n, t in params.items()}
-
-    def group(self) -> dict:
-        return {"params": list(self.leaves.values()), "lr": self.cfg.lr, "weight_decay": self.cfg.weight_decay,
-                "betas": self.cfg.betas}
+        self.opt = StackedAdamW(self.leaves, lr=[c.lr for c in cfgs], weight_decay=[c.weight_decay for c in cfgs],
+                                betas=[c.betas for c in cfgs])
 
     def row(self, member: int) -> int:
-        return self.members.index(member)
+        return self.index[member]
 
-    def compact(self, keep: list[int], opt: torch.optim.Optimizer) -> None:
-        rows = torch.as_tensor([self.row(k) for k in keep], device=next(iter(self.leaves.values())).device)
-        new = {}
-        for n, t in self.leaves.items():
-            new[n] = t.detach()[rows].clone().requires_grad_(True)
-            state = opt.state.pop(t, None)
-            if state:
-                opt.state[new[n]] = {k: (v[rows].clone() if torch.is_tensor(v) and v.dim() > 0 else v)
-                                     for k, v in state.items()}
-        self.leaves, self.members = new, keep
+    def compact(self, keep: list[int]) -> None:
+        rows = torch.as_tensor([self.index[k] for k in keep], device=next(iter(self.leaves.values())).device)
+        self.leaves = {n: t.detach()[rows].clone().requires_grad_(True) for n, t in self.leaves.items()}
+        self.opt.keep(rows, self.leaves)
+        self.members, self.index = keep, {k: i for i, k in enumerate(keep)}
 
 
 def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], device: str) -> list[Trained | Diverged]:
@@ -233,12 +230,8 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
     names = [n for n, _ in base.named_parameters()]
     buffers = {n: b for n, b in base.named_buffers()}
     init = [{n: p.detach() for n, p in m.named_parameters()} for m in models]
-    configs: dict[tuple, list[int]] = {}
-    for k, m in enumerate(members):
-        configs.setdefault((m.cfg.lr, m.cfg.weight_decay, m.cfg.betas), []).append(k)
-    stacks = [_Stack(ks, {n: torch.stack([init[k][n] for k in ks]) for n in names}, members[ks[0]].cfg)
-              for ks in configs.values()]
-    opt = torch.optim.AdamW([st.group() for st in stacks], foreach=True)
+    stack = _Stack(list(range(len(members))), {n: torch.stack([p[n] for p in init]) for n in names},
+                   [m.cfg for m in members])
 
     k_all = len(members)
     n_train = [len(m.train[0]) for m in members]
@@ -256,12 +249,31 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
         return loss(lambda *a: functional_call(base, (params, buffers), a, tie_weights=False), tensors)
 
     vmapped = vmap(member_loss)
+    direct = stacked_forward(base)
+    use_direct = False
+
+    def direct_loss(params, *tensors):
+        return loss(lambda x: direct(params, x), tensors)  # type: ignore[misc]
 
     def batched_loss(params: dict[str, torch.Tensor], *tensors: torch.Tensor) -> torch.Tensor:
-        """vmap over members; one member is called directly (vmap's dispatch costs more than its model)."""
+        """vmap over members (or the stacked MLP, once checked); one member is called directly (vmap's
+        dispatch costs more than its model)."""
         if next(iter(params.values())).shape[0] == 1:
             return member_loss({n: t[0] for n, t in params.items()}, *(t[0] for t in tensors)).unsqueeze(0)
-        return vmapped(params, *tensors)
+        return direct_loss(params, *tensors) if use_direct else vmapped(params, *tensors)
+
+    def direct_agrees(params: dict[str, torch.Tensor], *tensors: torch.Tensor) -> bool:
+        """Does the loss on the stacked MLP equal the vmapped loss on this batch (shape and values)?"""
+        if direct is None or next(iter(params.values())).shape[0] == 1:
+            return False
+        with torch.no_grad():
+            want = vmapped(params, *tensors)
+            try:
+                got = direct_loss(params, *tensors)
+            except (RuntimeError, TypeError, ValueError, IndexError):
+                return False
+        tol = 1e-10 if want.dtype == torch.float64 else 1e-4
+        return got.shape == want.shape and bool(torch.allclose(got, want, rtol=tol, atol=tol, equal_nan=True))
     best = [math.inf] * k_all
     best_state: list[dict[str, torch.Tensor] | None] = [None] * k_all
     bad = [0] * k_all
@@ -271,23 +283,13 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
     steps = [0] * k_all
     done: dict[int, Diverged | bool] = {}  # member -> Diverged, or its converged flag
 
-    def order() -> list[int]:
-        return [k for st in stacks for k in st.members]
-
-    def stacked() -> dict[str, torch.Tensor]:
-        return {n: torch.cat([st.leaves[n] for st in stacks]) if len(stacks) > 1 else stacks[0].leaves[n]
-                for n in names}
-
     def weights(k: int) -> dict[str, torch.Tensor]:
-        st = next(st for st in stacks if k in st.members)
-        return {n: st.leaves[n].detach()[st.row(k)].clone() for n in names}
+        return {n: stack.leaves[n].detach()[stack.row(k)].clone() for n in names}
 
     def evaluate(ids: list[int], step: int) -> None:
-        rows = order()
         with torch.no_grad():
-            full_params = stacked()
-            pick = torch.as_tensor([rows.index(k) for k in ids], device=device)
-            per = batched_loss({n: t[pick] for n, t in full_params.items()}, *(v[ids] for v, _ in vals))
+            pick = torch.as_tensor([stack.row(k) for k in ids], device=device)
+            per = batched_loss({n: t[pick] for n, t in stack.leaves.items()}, *(v[ids] for v, _ in vals))
             v = (per if per.dim() == 1 else (per * val_mask[ids]).sum(1) / val_mask[ids].sum(1)).tolist()
         for k, value in zip(ids, v):
             if step > 0:  # the mean training loss since the last check, beside the validation loss
@@ -312,20 +314,19 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
 
     evaluate(list(range(k_all)), 0)
     step = 0
+    full_cache: tuple[list[int], list[torch.Tensor], torch.Tensor] | None = None
     while True:
-        for st in stacks:  # drop stacks with no one training; compact half-stopped ones
-            live = [k for k in st.members if k not in done]
-            if live and len(live) <= len(st.members) // 2:
-                st.compact(live, opt)
-        stacks = [st for st in stacks if any(k not in done for k in st.members)]
-        if not stacks:
+        live_ids = [k for k in stack.members if k not in done]
+        if not live_ids:
             break
-        opt.param_groups = [{**opt.defaults, **st.group()} for st in stacks]
-        rows = order()
+        if len(live_ids) <= len(stack.members) // 2:  # compact a half-stopped stack
+            stack.compact(live_ids)
+        rows = stack.members
         step += 1
-        if full:
-            batch_t = [t[rows] for t, _ in trains]
-            mask = trains[0][1][rows].clone()
+        if full:  # the same tensors every step while the stack is unchanged
+            if full_cache is None or full_cache[0] is not rows:
+                full_cache = (rows, [t[rows] for t, _ in trains], trains[0][1][rows])
+            batch_t, mask = full_cache[1], full_cache[2].clone()
         else:
             idx = np.zeros((len(rows), b_max), dtype=np.int64)
             mask_np = np.zeros((len(rows), b_max), dtype=np.float32)
@@ -338,8 +339,10 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
             mask = torch.as_tensor(mask_np, device=device)
         stopped = torch.as_tensor([k in done for k in rows], device=device)
         mask[stopped] = 0.0
-        opt.zero_grad(set_to_none=True)
-        per = batched_loss(stacked(), *batch_t)
+        stack.opt.zero_grad()
+        if step == 1:
+            use_direct = direct_agrees(stack.leaves, *batch_t)
+        per = batched_loss(stack.leaves, *batch_t)
         losses = per * (~stopped) if per.dim() == 1 else (per * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         values = losses.detach().tolist()
         live = []
@@ -355,7 +358,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
                 done[k] = Diverged(step=step, loss=values[r])
         finite = torch.isfinite(losses) & ~stopped
         torch.where(finite, losses, torch.zeros_like(losses)).sum().backward()
-        opt.step()
+        stack.opt.step(finite)
         due = [k for k in live if step % members[k].cfg.eval_every == 0 or step >= max_steps[k]]
         if due:
             evaluate(due, step)

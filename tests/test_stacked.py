@@ -1,0 +1,70 @@
+"""The stacked MLP forward (baddbmm, no vmap) against each model run alone, and the trainer's check that
+falls back to vmap when a loss does not broadcast over the member dimension."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from bitterlab.train import Member, TrainConfig, fit, mlp
+from bitterlab.train.stacked import stacked_forward
+
+
+def _models(k: int, build) -> tuple[list[nn.Module], dict[str, torch.Tensor]]:
+    models = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        models.append(build().double())
+    names = [n for n, _ in models[0].named_parameters()]
+    return models, {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]) for n in names}
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (5, 4, 3)])
+def test_stacked_forward_equals_each_model_alone(shape):
+    build = lambda: nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 8, bias=False), nn.GELU(),  # noqa: E731
+                                  nn.Linear(8, 2))
+    models, params = _models(4, build)
+    x = torch.randn(4, *shape, dtype=torch.float64)
+    out = stacked_forward(models[0])(params, x)
+    for k, m in enumerate(models):
+        torch.testing.assert_close(out[k], m(x[k]), rtol=1e-12, atol=1e-12)
+
+
+def test_models_it_cannot_stack():
+    assert stacked_forward(nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU())) is None
+    assert stacked_forward(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))) is None
+    assert stacked_forward(nn.Linear(2, 2)) is None
+    assert stacked_forward(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))) is None
+
+
+def _members(k: int) -> list[Member]:
+    out = []
+    for seed in range(k):
+        g = torch.Generator().manual_seed(seed)
+        x, xv = torch.randn(40, 3, generator=g, dtype=torch.float64), torch.randn(20, 3, generator=g, dtype=torch.float64)
+        out.append(Member(seed=seed, train=(x, x.sum(1)), val=(xv, xv.sum(1)),
+                          cfg=TrainConfig(lr=1e-2 * (seed + 1), max_steps=30, eval_every=10, dtype="float64")))
+    return out
+
+
+def _per_example(forward, batch):
+    x, y = batch
+    return (forward(x).squeeze(-1) - y) ** 2
+
+
+def _one_number(forward, batch):
+    """A loss written for one model that reduces over everything: it does not broadcast over members."""
+    x, y = batch
+    return ((forward(x)[:, 0] - y) ** 2).mean()
+
+
+@pytest.mark.parametrize("loss", [_per_example, _one_number])
+def test_batched_training_equals_training_alone_either_way(loss):
+    members = _members(3)
+    together = fit(lambda: mlp(3, 8, 2), loss, members)
+    for m, t in zip(members, together):
+        (alone,) = fit(lambda: mlp(3, 8, 2), loss, [m])
+        assert t.steps == alone.steps
+        for p, q in zip(t.model.parameters(), alone.model.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-11)
