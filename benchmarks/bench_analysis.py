@@ -25,8 +25,9 @@ def synthetic_results() -> pd.DataFrame:
     rows = []
     for t in expand(STUDY, "quick"):
         base = 0.3 + (5.0 if t.role == "generic" else 2.0) * t.x**-0.5
-        rows.append(dict(study=t.study, task=t.task, contender=t.contender, role=t.role, x=t.x, seed=t.seed,
-                         budget=t.budget, status="ok", reason="", forecast_rmse=base * np.exp(rng.normal(0, 0.05))))
+        rows.append(dict(study=t.study, task=t.task, contender=t.contender, role=t.role, x=t.x, x2=t.x2,
+                         seed=t.seed, budget=t.budget, status="ok", reason="", forecast_rmse=base * np.exp(rng.normal(0, 0.05)),
+                         in_window_rmse=0.5 * base * np.exp(rng.normal(0, 0.05))))
     return pd.DataFrame(rows)
 
 

@@ -7,8 +7,8 @@ from scipy.stats import wasserstein_distance
 import torch
 
 from bitterlab.engine import run_trial
-from bitterlab.studies.metric_loss import (STUDY, insteval, load, movies, prepare, smooth, synthetic,
-                                           true_conditional, w1_bins)
+from bitterlab.studies.metric_loss import (STUDY, insteval, load, log_score, median_bin, movies, prepare, rps,
+                                           scores, smooth, synthetic, true_conditional, w1_bins, w1_error)
 from bitterlab.study import expand
 from bitterlab.train.distributional import distribution_loss, predict_distribution
 from bitterlab.train.mlp import mlp
@@ -43,6 +43,68 @@ def test_synthetic_labels_follow_the_true_conditional():
     assert w1_bins(split.truth_test, split.t_test).mean() < w1_bins(np.tile(mean, (3000, 1)), split.t_test).mean()
 
 
+def _point_mass_at_median(p):
+    return np.eye(p.shape[1])[median_bin(p)]
+
+
+@pytest.mark.parametrize("bins", [5, 10, 40])
+def test_w1_to_the_one_hot_label_is_improper_and_w1_to_the_truth_is_not(bins):
+    """Why the main metric changed: against the observed one-hot label, W1 rewards a point mass at the
+    true conditional's median over the true conditional itself; against the true conditional, the truth
+    scores 0 and the point mass does not."""
+    split = synthetic(bins, 10, seed=0)
+    truth, labels = split.truth_test, split.t_test
+    mass = _point_mass_at_median(truth)
+    assert w1_bins(mass, labels).mean() < w1_bins(truth, labels).mean()  # improper: sharpness pays
+    # the same in expectation over the label, exactly: E_y W1(q, δ_y) = Σ_y p_y W1(q, δ_y)
+    eye = np.eye(bins)
+    expected = [np.array([w1_bins(q[None], eye[[y]])[0] for y in range(bins)]) @ pt for q, pt in zip(mass, truth)]
+    assert np.mean(expected) < np.mean([np.array([w1_bins(pt[None], eye[[y]])[0] for y in range(bins)]) @ pt
+                                        for pt in truth])
+    main_truth = w1_error("synthetic", truth, labels, truth)
+    main_mass = w1_error("synthetic", mass, labels, truth)
+    np.testing.assert_allclose(main_truth, 0.0, atol=1e-12)
+    assert main_mass.mean() > 0.1 and np.all(main_mass >= main_truth)
+
+
+def test_the_secondary_scores_are_proper_on_the_synthetic_task():
+    """Averaged over many labels drawn from the truth, the true conditional scores no worse than a point
+    mass at its median or a blurred truth."""
+    split = synthetic(10, 10, seed=1)
+    truth, labels = split.truth_test, split.t_test
+    assert rps(truth, labels).mean() < rps(_point_mass_at_median(truth), labels).mean()
+    blurred = smooth(truth, 1.5)
+    assert rps(truth, labels).mean() < rps(blurred, labels).mean()
+    assert log_score(truth, labels).mean() < log_score(blurred, labels).mean()
+    assert log_score(truth, labels).mean() < log_score(_point_mass_at_median(truth), labels).mean()  # (clipped)
+
+
+def test_the_median_minimises_the_expected_absolute_error():
+    """InstEval's main metric: E_{y∼p}|m − y| over every bin m is smallest at median_bin(p), so the
+    absolute error of the predicted median is a consistent score for the true conditional's median."""
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.full(5, 0.7), 500)
+    k = np.arange(5)
+    expected = np.abs(k[:, None] - k[None, :]) @ p.T  # (m, row): E|m − y|
+    best = expected.min(0)
+    np.testing.assert_allclose(expected[median_bin(p), np.arange(500)], best, atol=1e-12)
+    assert list(median_bin(np.array([[0.5, 0.5, 0, 0, 0], [0.2, 0.2, 0.2, 0.2, 0.2], [0, 0, 0, 0, 1.0]]))) == [0, 2, 4]
+    labels = np.eye(5)[[0, 4, 2]]
+    pred = np.eye(5)[[1, 1, 2]]
+    np.testing.assert_allclose(w1_error("insteval", pred, labels, None), [1, 3, 0])
+
+
+def test_scores_name_the_declared_metrics_and_movies_score_against_the_observed_shares():
+    rng = np.random.default_rng(4)
+    p, t = rng.dirichlet(np.ones(10), 20), rng.dirichlet(np.ones(10), 20)
+    out = scores("movies", p, t, None)
+    assert set(out) == set(STUDY.metrics)
+    assert out["w1_error"] == pytest.approx(w1_bins(p, t).mean())
+    assert scores("movies", t, t, None)["w1_error"] == 0.0
+    with pytest.raises(ValueError, match="true conditional"):
+        scores("synthetic", p, t, None)
+
+
 def test_real_targets():
     x, t = movies()
     assert len(x) == 15713 and t.shape == (15713, 10)
@@ -75,13 +137,15 @@ def test_each_contender_trains_on_a_tiny_size_and_beats_a_uniform_guess():
         trials = [t for t in expand(tiny(STUDY, TINY), "quick", seeds=1) if t.task == task and t.x == 338
                   and t.tuned["lr"] == 1e-2]
         assert len(trials) == 3
-        test = load(task, 10, 0).t_test
-        uniform = np.full((1, test.shape[1]), 1 / test.shape[1])
-        chance = w1_bins(np.repeat(uniform, len(test), 0), test).mean()
+        data = load(task, 10, 0)
+        uniform = np.full((1, data.t_test.shape[1]), 1 / data.t_test.shape[1])
+        chance = scores(task, np.repeat(uniform, len(data.t_test), 0), data.t_test, data.truth_test)
         for t in trials:
             r = run_trial(t)
             assert_protocol_result(r, STUDY)
-            assert r.metrics["expected_abs_error"] < chance and r.validation["expected_abs_error"] < chance
+            if task != "insteval":  # there the uniform's median is the middle rating, a fair point guess already
+                assert r.metrics["w1_error"] < chance["w1_error"] and r.validation["w1_error"] < chance["w1_error"]
+            assert r.metrics["rps"] < chance["rps"] and r.metrics["log_score"] < chance["log_score"]
             again = run_trial(t)
             assert (r.metrics, r.validation) == (again.metrics, again.validation)
 
@@ -103,6 +167,12 @@ def test_batched_trials_equal_one_by_one_in_float64():
     study = tiny(STUDY, {**TINY, "max_steps": 60, "dtype": "float64"}, seeds=2)
     assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "movies"
                                       and t.contender == "squared-emd" and t.x == 147])
+
+
+def test_every_contender_is_tuned_over_the_same_rates():
+    for budget in STUDY.budgets:
+        grids = {STUDY.tune_grid(c.name, budget)["lr"] for c in STUDY.contenders}
+        assert len(grids) == 1 and len(next(iter(grids))) >= 3
 
 
 def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_per_number_of_bins(tmp_path):
