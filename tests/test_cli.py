@@ -43,7 +43,7 @@ def store(tmp_path):
             val = loss + abs(math.log(t.tuned["lr"] / 3e-3))
             failed = t.role == "generic" and t.seed == 2 and t.x == max(STUDY.budgets["quick"].grid[t.task])
             st.write(Result(key=t.key, study=t.study, version=t.version, task=t.task, contender=t.contender,
-                            role=t.role, x=t.x, seed=t.seed, budget=t.budget, tuned=dict(t.tuned),
+                            role=t.role, x=t.x, x2=t.x2, seed=t.seed, budget=t.budget, tuned=dict(t.tuned),
                             status="failed" if failed else "ok", reason="diverged: loss is nan" if failed else "",
                             metrics={"forecast_rmse": loss, "in_window_rmse": loss / 2},
                             validation={"forecast_rmse": val, "in_window_rmse": val / 2}))
@@ -59,7 +59,9 @@ def test_verdict_json_has_the_contract_keys(store):
         assert {"study", "task", "axis", "metric", "contenders", "per_scale", "winner_at_largest", "fits",
                 "exchange_rate", "crossover", "failed_trials"} <= set(v)
         assert v["failed_trials"] == 1 and v["failed_tuning_trials"] == 2 and v["winner_at_largest"] == "fourier-mlp"
-        assert v["tuned"] and all(p["values"] == {"lr": 3e-3} for pts in v["selected"].values() for p in pts)
+        assert v["tuned"] and all(p["values"] == {"lr": 3e-3} for c, pts in v["selected"].items() for p in pts
+                                  if c != "time-only-mlp")  # the reference is untuned at quick
+        assert all(p["values"] == {"lr": 1e-2} for p in v["selected"]["time-only-mlp"])
         assert len(v["per_scale"]) == 6
         for s in v["per_scale"]:
             assert {"x", "winner", "difference", "low", "high"} <= set(s)

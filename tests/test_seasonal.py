@@ -122,7 +122,7 @@ def test_validation_is_carved_from_the_window_and_the_tail_validates_the_forecas
 
 def test_batched_trials_equal_one_by_one_in_float64():
     study = tiny(STUDY, {**TINY, "dtype": "float64"}, seeds=2)
-    for contender in ("relu-mlp", "fourier-mlp", "time-only-mlp"):
+    for contender in ("relu-mlp", "fourier-mlp"):  # the reference is untuned at quick: one grid point
         assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "elecdemand"
                                           and t.contender == contender and t.x == 336])
 

@@ -315,7 +315,7 @@ STUDY = Study(
         "quick": Budget(grid={t: log_grid(100, 3200, 5) for t in ("shifted", "centered")}, seeds=3,
                         options={"width": 4, "batch_size": 64, "max_steps": 600, "eval_every": 20, "patience": 6},
                         tune={c: {"lr": LR_GRID} for c in ("mlp", "cnn", "mlp-aug")},
-                        secondary={"shifted": (2, 4, 8)}),
+                        secondary={"shifted": (1, 2, 4, 8)}),
         "full": Budget(grid={t: log_grid(100, 51200, 8) for t in ("shifted", "centered")}, seeds=10,
                        options={"width": 32, "batch_size": 128, "max_steps": 30000, "eval_every": 50, "patience": 20},
                        tune={c: {"lr": FULL_LR_GRID} for c in ("mlp", "cnn", "mlp-aug")},

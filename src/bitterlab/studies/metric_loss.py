@@ -304,7 +304,7 @@ STUDY = Study(
         "quick": Budget(grid={t: log_grid(64, 4096, 6) for t in TASKS}, seeds=5,
                         options={"width": 64, "depth": 2, "batch_size": 256, "max_steps": 3000, "eval_every": 10,
                                  "patience": 10},
-                        secondary={"synthetic": (5, 20, 80)},
+                        secondary={"synthetic": (5, 10, 20, 80)},
                         tune={"gaussian-smoothing": {"lr": (1e-2,)}}),  # the reference untuned at quick
         "full": Budget(grid={t: log_grid(64, 65536 if t == "insteval" else 8192, 9) for t in TASKS}, seeds=10,
                        options={"width": 256, "depth": 3, "batch_size": 256, "max_steps": 40000,
