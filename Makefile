@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean chromium
+.PHONY: demo test test-slow bench install clean chromium
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ chromium:
 	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
 	  echo "chromium could not be installed: the report's browser test will be skipped"
 
+# `make test`: everything but the end-to-end tests marked slow (real processes, Ray, whole quick studies);
+# `make test-slow` runs those. CI (.ci/run) runs both.
 test: $(STAMP) chromium
-	$(PY) -m pytest -q -n 2 --doctest-modules src/bitterlab tests
+	$(PY) -m pytest -q -n 2 -m "not slow" --doctest-modules src/bitterlab tests
+
+test-slow: $(STAMP) chromium
+	$(PY) -m pytest -q -n 2 -m slow tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -76,6 +76,7 @@ def _brute_force(family, x, y):
     return best
 
 
+@pytest.mark.slow  # hundreds of L-BFGS-B runs per example: minutes; `make test-slow`, run by CI
 @settings(max_examples=5, deadline=None)
 @given(E=st.floats(0.0, 1.0), A=st.floats(0.5, 50.0), alpha=st.floats(0.05, 1.5), noise=st.floats(0.0, 0.2),
        seed=st.integers(0, 2**16))

@@ -1,6 +1,7 @@
 """equivariance under the protocol (the data checks live in test_positions_equivariance.py)."""
 
 import numpy as np
+import pytest
 
 from bitterlab.engine import run_trial
 from bitterlab.studies.equivariance import AUG_COPIES, STUDY, conv_macs, prepare, split
@@ -10,6 +11,7 @@ from protocol_checks import assert_batched_equals_one_by_one, assert_protocol_re
 TINY = {"width": 4, "batch_size": 64, "max_steps": 200, "eval_every": 10, "patience": 5}
 
 
+@pytest.mark.slow  # minutes on 2 cores: `make test-slow`, run by CI
 def test_mlp_and_cnn_train_on_a_tiny_size_and_beat_chance():
     study = tiny(STUDY, TINY, grid={"centered": (40, 80, 160, 320, 640)}, secondary={})
     trials = [t for t in expand(study, "quick", seeds=1)
@@ -48,6 +50,7 @@ def test_the_validation_split_is_carved_from_the_training_images():
     assert np.all(ink <= ink[0] + 1e-4)  # a shift with zero fill never adds ink
 
 
+@pytest.mark.slow  # minutes on 2 cores: `make test-slow`, run by CI
 def test_batched_trials_equal_one_by_one_in_float64():
     study = tiny(STUDY, {**TINY, "max_steps": 30, "dtype": "float64"}, seeds=2, secondary={})
     for contender in ("mlp", "cnn", "mlp-aug"):  # the CNN batched through vmap's convolution rule
@@ -55,6 +58,7 @@ def test_batched_trials_equal_one_by_one_in_float64():
                                           and t.contender == contender and t.x == 100])
 
 
+@pytest.mark.slow  # minutes on 2 cores: `make test-slow`, run by CI
 def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_width(tmp_path):
     study = tiny(STUDY, {**TINY, "width": 2, "max_steps": 40}, grid={"shifted": (40, 80, 160, 320, 640)}, seeds=2,
                  secondary={"shifted": (1, 2, 4)})

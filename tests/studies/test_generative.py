@@ -146,7 +146,7 @@ def test_a_tiny_trial_reports_finite_test_and_validation_metrics_and_a_curve(tas
         assert all(np.isfinite(out.curve.validation)) and np.isfinite(out.curve.train).all()
 
 
-@pytest.mark.parametrize("contender", ["gan", "sliced-ot"])
+@pytest.mark.parametrize("contender", [pytest.param("gan", marks=pytest.mark.slow), "sliced-ot"])  # gan: minutes
 def test_batched_equals_one_by_one_across_seeds_rates_and_steps(contender):
     """One run to the largest step count, evaluated at each, gives every trial what it gets alone (steps
     on both sides of a noise chunk's boundary)."""
@@ -183,7 +183,7 @@ def one_x(t):
     return min(STUDY.budgets["quick"].grid[t.task])
 
 
-@pytest.mark.parametrize("contender", ["gan", "sliced-ot"])
+@pytest.mark.parametrize("contender", [pytest.param("gan", marks=pytest.mark.slow), "sliced-ot"])  # gan: minutes
 def test_each_contender_improves_on_its_initial_w2(contender):
     base = next(t for t in expand(STUDY, "quick", seeds=1) if t.task == "grid25" and t.contender == contender
                 and t.tuned["lr"] == STUDY.tune_grid(contender, "quick")["lr"][1])  # the middle rate

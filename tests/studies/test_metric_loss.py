@@ -132,6 +132,7 @@ def test_the_distribution_model_learns_the_synthetic_conditional(loss):
 TINY = {"width": 16, "depth": 1, "batch_size": 256, "max_steps": 300, "eval_every": 10, "patience": 5}
 
 
+@pytest.mark.slow  # minutes on 2 cores: `make test-slow`, run by CI
 def test_each_contender_trains_on_a_tiny_size_and_beats_a_uniform_guess():
     for task in ("synthetic", "movies", "insteval"):
         trials = [t for t in expand(tiny(STUDY, TINY), "quick", seeds=1) if t.task == task and t.x == 338
