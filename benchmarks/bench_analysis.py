@@ -39,8 +39,8 @@ def main() -> None:
         fit = two_axis_summary(n, df["Training FLOP"].to_numpy() / (6 * n), df["loss"].to_numpy())
         took = time.perf_counter() - start
         print(f"chinchilla two-axis fit + 200-replicate bootstrap: {took:.2f} s (target < 30 s); "
-              f"E={fit['params']['E']['value']:.4f} alpha={fit['params']['alpha']['value']:.4f} "
-              f"beta={fit['params']['beta']['value']:.4f}")
+              f"E={fit.params['E'].value:.4f} alpha={fit.params['alpha'].value:.4f} "
+              f"beta={fit.params['beta'].value:.4f}")
     else:
         print(f"chinchilla: skipped, {CHINCHILLA} not found")
     results = synthetic_results()

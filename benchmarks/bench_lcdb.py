@@ -84,7 +84,7 @@ def extrapolate(item: tuple[int, str, str, np.ndarray, np.ndarray]) -> dict | No
         pred = float(cf.best(target)[0, 0])
         found = shape_warnings(cf, learner, "error") + selection_warnings(cf, learner)
     return dict(dataset=dataset, learner=learner, family=cf.family, pred=pred, truth=float(y[-1]),
-                low=min(band["low"], pred), high=max(band["high"], pred), x0=float(x[train].max()),
+                low=min(band.low, pred), high=max(band.high, pred), x0=float(x[train].max()),
                 target=float(target), y0=float(y[train][-1]), log_reps=np.log(at), warned=bool(found))
 
 

@@ -53,7 +53,7 @@ def assert_batched_equals_one_by_one(trials: list[Trial], rel: float = 1e-8) -> 
             assert b.validation[k] == pytest.approx(a.validation[k], rel=rel)
 
 
-def assert_tuned_verdict(study: Study, tmp_path, budget: str = "quick") -> list[dict]:
+def assert_tuned_verdict(study: Study, tmp_path, budget: str = "quick") -> list:
     """Run ``study`` at ``budget`` (batched, inline) and check that its verdicts say it was tuned and
     name, per contender and axis value, a selected learning rate from the contender's grid."""
     trials = expand(study, budget)
@@ -62,9 +62,9 @@ def assert_tuned_verdict(study: Study, tmp_path, budget: str = "quick") -> list[
         assert summary.failed == 0
         verdicts = verdict(study, store.frame(), budget=budget)
     for v in verdicts:
-        assert v["tuned"] is True
-        for contender, points in v["selected"].items():
+        assert v.tuned is True
+        for contender, points in v.selected.items():
             grid = study.tune_grid(contender, budget)["lr"]
-            assert points and all(p["values"]["lr"] in grid for p in points)
-            assert all(p["grid_points"] == len(grid) for p in points)
+            assert points and all(p.values["lr"] in grid for p in points)
+            assert all(p.n_points == len(grid) for p in points)
     return verdicts

@@ -132,8 +132,8 @@ def test_verdict_of_an_untuned_study_says_so(tmp_path):
         run_study(expand(toy_study(), "quick"), store, InlineExecutor())
         df = store.frame()
     (v,) = verdict(toy_study(), df)
-    assert v["tuned"] is False and "No hyperparameter was tuned" in v["words"]
-    assert v["unconverged"] == {"g": None, "s": None} and v["axis_kind"] == "data"
+    assert v.tuned is False and "No hyperparameter was tuned" in v.words
+    assert v.unconverged == {"g": None, "s": None} and v.axis_kind == "data"
 
 
 def _run_verdict(study, tmp_path):
@@ -148,15 +148,15 @@ def test_the_protocol_decides_a_duel_of_two_identical_models(tmp_path):
     """One shared learning rate: the scaled model wins decisively. Tuned: a tie at every scale, and
     the scaled contender's selected rate is 64x smaller."""
     shared = _run_verdict(protocol_study(tuned=False), tmp_path)
-    assert sum(s["decisive"] for s in shared["per_scale"]) >= 4
-    assert all(s["winner"] == "scaled" for s in shared["per_scale"] if s["decisive"])
+    assert sum(s.decisive for s in shared.per_scale) >= 4
+    assert all(s.winner == "scaled" for s in shared.per_scale if s.decisive)
     tuned = _run_verdict(protocol_study(tuned=True), tmp_path)
-    assert tuned["tuned"] and not any(s["decisive"] for s in tuned["per_scale"])
-    assert {s["winner"] for s in tuned["per_scale"]} == {"tie"}  # the same trajectories, bit for bit
-    assert "plain and scaled tie on mse" in tuned["words"]
-    for p_plain, p_scaled in zip(tuned["selected"]["plain"], tuned["selected"]["scaled"]):
-        assert p_plain["values"]["lr"] == pytest.approx(p_scaled["values"]["lr"] * FACTOR**2)
-    assert {p["values"]["lr"] for p in tuned["selected"]["plain"]} <= set(GRID)
+    assert tuned.tuned and not any(s.decisive for s in tuned.per_scale)
+    assert {s.winner for s in tuned.per_scale} == {"tie"}  # the same trajectories, bit for bit
+    assert "plain and scaled tie on mse" in tuned.words
+    for p_plain, p_scaled in zip(tuned.selected["plain"], tuned.selected["scaled"]):
+        assert p_plain.values["lr"] == pytest.approx(p_scaled.values["lr"] * FACTOR**2)
+    assert {p.values["lr"] for p in tuned.selected["plain"]} <= set(GRID)
 
 
 def test_a_further_verdict_compares_the_same_selected_points_on_its_metric(tmp_path):
@@ -167,14 +167,14 @@ def test_a_further_verdict_compares_the_same_selected_points_on_its_metric(tmp_p
         run_study(expand(study, "quick"), store, InlineExecutor())
         df = store.frame()
     (v,) = verdict(study, df)
-    (also,) = v["also"]
-    assert v["metric"] == "mse" and also["metric"] == "mae" and also["selected_by"] == "mse"
-    assert also["selected"] == v["selected"] and also["words"].startswith("On mae: ")
+    (also,) = v.also
+    assert v.metric == "mse" and also.metric == "mae" and also.selected_by == "mse"
+    assert also.selected == v.selected and also.words.startswith("On mae: ")
     chosen = select(df, "mse").rows
-    for s in also["per_scale"]:
-        at = chosen[(chosen["x"] == s["x"]) & (chosen["status"] == "ok")]
+    for s in also.per_scale:
+        at = chosen[(chosen["x"] == s.x) & (chosen["status"] == "ok")]
         means = at.groupby("contender")["mae"].mean()
-        assert s["difference"] == pytest.approx(means["plain"] - means["scaled"])
+        assert s.difference == pytest.approx(means["plain"] - means["scaled"])
     with pytest.raises(ValueError, match="verdicts must be"):
         protocol_study(tuned=True, verdicts=("rmse",))
     with pytest.raises(ValueError, match="verdicts must be"):

@@ -130,7 +130,7 @@ def test_batched_trials_equal_one_by_one_in_float64():
 def test_a_tiny_tuned_run_selects_a_learning_rate_per_window(tmp_path):
     study = tiny(STUDY, TINY, grid={"synthetic": (96, 192, 384, 768, 1536)}, seeds=2)
     (v,) = assert_tuned_verdict(study, tmp_path)
-    assert {p["x"] for p in v["selected"]["relu-mlp"]} == {96, 192, 384, 768, 1536}
+    assert {p.x for p in v.selected["relu-mlp"]} == {96, 192, 384, 768, 1536}
 
 
 def test_quick_budget_declares_enough_points_and_seeds():

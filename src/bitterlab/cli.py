@@ -204,7 +204,7 @@ def verdict_(
     (s,) = _studies([study], False)
     rows, verdicts = _verdicts(s, store, budget)
     if json_:
-        print(json.dumps(verdicts, indent=2))
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
         return
     _print_verdicts(verdicts, rows)
 
@@ -213,20 +213,20 @@ def _print_verdicts(verdicts, rows) -> None:
     """The verdicts in words (their warnings count the failed trials and give the reasons); under a task
     with failures, how to rerun them."""
     for v in verdicts:
-        print(f"[{v['study']} / {v['task']}, budget {v['budget']}] {v['words']}")
-        for w in v["warnings"]:
+        print(f"[{v.study} / {v.task}, budget {v.budget}] {v.words}")
+        for w in v.warnings:
             print(f"  warning: {w}")
-        mine = rows[(rows["study"] == v["study"]) & (rows["task"] == v["task"]) & (rows["budget"] == v["budget"])]
+        mine = rows[(rows["study"] == v.study) & (rows["task"] == v.task) & (rows["budget"] == v.budget)]
         if (mine["status"] == "failed").any():
-            print(f"  rerun the failed trials with: bitterlab run {v['study']} --budget {v['budget']} --retry-failed")
-        if v.get("secondary"):
-            side = v["secondary"]
-            print(f"[{v['study']} / {v['task']} along {side['axis']}] {side['words']}")
-            for w in side["warnings"]:
+            print(f"  rerun the failed trials with: bitterlab run {v.study} --budget {v.budget} --retry-failed")
+        if v.secondary:
+            side = v.secondary
+            print(f"[{v.study} / {v.task} along {side.axis}] {side.words}")
+            for w in side.warnings:
                 print(f"  warning: {w}")
-        for other in v.get("also", []):
-            print(f"[{v['study']} / {v['task']} on {other['metric']}] {other['words']}")
-            for w in other["warnings"]:
+        for other in v.also or ():
+            print(f"[{v.study} / {v.task} on {other.metric}] {other.words}")
+            for w in other.warnings:
                 print(f"  warning: {w}")
 
 
@@ -408,11 +408,10 @@ def fit(
             out = fit_table(tab, reference=reference, family=family, predict_at=tuple(predict or ()))
         except ValueError as exc:
             raise fail(f"{file}: {exc}") from None
-        bands = out.pop("bands")
         if plot is not None:
-            _fit_plot(plot, tab, out, bands)
+            _fit_plot(plot, tab, out)
     if json_:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out.to_json(), indent=2))
         return
     for line in fit_lines(out, x=x[0], y=y):
         print(line)
@@ -420,14 +419,14 @@ def fit(
         print(f"figure written to {plot}")
 
 
-def _fit_plot(path: Path, tab, out: dict, bands: dict) -> None:
+def _fit_plot(path: Path, tab, out) -> None:
     from bitterlab.report.fit_figures import fit_figure, surface_figure
 
     if len(tab.xs) == 2:
-        figure = surface_figure(tab.frame, n=tab.xs[0], d=tab.xs[1], y=tab.y, group=tab.group, fits=out["fits"])
+        figure = surface_figure(tab.frame, n=tab.xs[0], d=tab.xs[1], y=tab.y, group=tab.group, fits=out.fits)
     else:
-        figure = fit_figure(tab.frame, x=tab.xs[0], y=tab.y, group=tab.group, bands=bands,
-                            comparisons=out["comparisons"])
+        figure = fit_figure(tab.frame, x=tab.xs[0], y=tab.y, group=tab.group, bands=out.bands,
+                            comparisons=out.comparisons)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110, bbox_inches="tight")
 

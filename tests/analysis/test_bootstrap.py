@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from bitterlab.analysis.bootstrap import (concentration, estimate_interval, interval, probability, replicates,
                                           weighted_quantile)
+from bitterlab.analysis.results import Bounds, Interval
 
 
 @pytest.mark.parametrize("s", [3, 5, 10])
@@ -41,16 +42,16 @@ def test_interval_reports_unbounded_ends_and_probabilities():
     reps = replicates(3, n_boot=1000)
     values = np.where(reps.weights[:, 0] > 2.97, np.inf, 1.0)  # unreachable when seed 0 dominates
     share = np.mean(reps.weights[:, 0] > 2.97)
-    assert 0 < share < 0.05 and interval(values, reps, 0.9) == {"low": 1.0, "high": 1.0}
+    assert 0 < share < 0.05 and interval(values, reps, 0.9) == Bounds(low=1.0, high=1.0)
     assert probability(np.isinf(values), reps) == pytest.approx(share)
-    assert interval(np.full(len(reps.prob), np.nan), reps, 0.9) == {"low": None, "high": None}
-    assert interval([1.0], replicates(1), 0.9) == {"low": None, "high": None}
+    assert interval(np.full(len(reps.prob), np.nan), reps, 0.9) == Bounds(low=None, high=None)
+    assert interval([1.0], replicates(1), 0.9) == Bounds(low=None, high=None)
 
 
 def test_an_interval_that_misses_its_estimate_is_widened_to_it_and_says_so():
     reps = replicates(2)
     got, widened = estimate_interval(0.49, np.array([0.50, 0.56]), reps, 0.9)
-    assert widened and got == {"value": 0.49, "low": 0.49, "high": 0.56}
+    assert widened and got == Interval(value=0.49, low=0.49, high=0.56)
     got, widened = estimate_interval(0.52, np.array([0.50, 0.56]), reps, 0.9)
-    assert not widened and got == {"value": 0.52, "low": 0.50, "high": 0.56}
-    assert math.isinf(estimate_interval(2.0, np.array([1.0, np.inf]), reps, 0.9)[0]["high"] or math.inf)
+    assert not widened and got == Interval(value=0.52, low=0.50, high=0.56)
+    assert math.isinf(estimate_interval(2.0, np.array([1.0, np.inf]), reps, 0.9)[0].high or math.inf)

@@ -33,12 +33,12 @@ def test_positive_parameters_have_positive_intervals_containing_the_estimate(E, 
     assert isinstance(cf.reps, FamilyCurves) and cf.reps.family is FAMILIES["pow3"]
     s = fit_summary(cf, 0.9)
     for name in ("E", "A"):
-        p = s["params"][name]
-        assert p["low"] > 0 and p["high"] > 0, (name, p)
-    for q in [*s["params"].values(), s["loss_at_10x"]]:
-        assert q["low"] <= q["value"] <= q["high"], q
-    band = s["loss_at_10x"]
-    assert band["low"] > 0  # no clamp at a thousandth of the estimate: a fitted curve's own value
+        p = s.params[name]
+        assert p.low > 0 and p.high > 0, (name, p)
+    for q in [*s.params.values(), s.loss_at_10x]:
+        assert q.low <= q.value <= q.high, q
+    band = s.loss_at_10x
+    assert band.low > 0  # no clamp at a thousandth of the estimate: a fitted curve's own value
 
 
 def test_the_crossover_point_lies_inside_its_interval():
@@ -47,8 +47,8 @@ def test_the_crossover_point_lies_inside_its_interval():
     g = fit_contender(_points(lambda x: 10.0 * x**-0.5, XS, 3, 0.05, rng), reps, family="pow3", leave_one_out=False)
     s = fit_contender(_points(lambda x: 10.0 * 1e3**-0.25 * x**-0.25, XS, 3, 0.05, rng), reps, family="pow3",
                       leave_one_out=False)
-    cross = compare(g, s, 0.9)["crossover"]
-    assert cross["point"] is not None and cross["low"] <= cross["point"] <= cross["high"]
+    cross = compare(g, s, 0.9).crossover
+    assert cross.point is not None and cross.low <= cross.point <= cross.high
 
 
 def test_a_parameter_on_its_bound_is_reported():
@@ -56,13 +56,13 @@ def test_a_parameter_on_its_bound_is_reported():
     x = np.geomspace(10, 100, 6)
     pts = Points(x=x, y=0.1 + 1e6 * x**-6.0, cluster=np.arange(6), n_clusters=6)
     s = fit_summary(fit_contender(pts, replicates(6, n_boot=100), family="pow3", leave_one_out=False), 0.9)
-    assert s["at_bound"]["alpha"]["bound"] == 4.0 and s["at_bound"]["alpha"]["estimate"]
+    assert s.at_bound["alpha"].bound == 4.0 and s.at_bound["alpha"].estimate
     (w,) = [w for w in bound_warnings(s, "g") if "bound" in w]
     assert "alpha" in w and "4" in w
     # a curve well inside the box: no warning
     ok = Points(x=x, y=0.1 + 5 * x**-0.5, cluster=np.arange(6), n_clusters=6)
     s = fit_summary(fit_contender(ok, replicates(6, n_boot=100), family="pow3", leave_one_out=False), 0.9)
-    assert s["at_bound"] == {} and bound_warnings(s, "g") == []
+    assert s.at_bound == {} and bound_warnings(s, "g") == []
 
 
 def test_bnsl_reaches_a_published_size_of_break():
@@ -75,4 +75,4 @@ def test_bnsl_reaches_a_published_size_of_break():
                        family="bnsl", leave_one_out=False)
     p = cf.best.params()
     assert p["c1"][0] == pytest.approx(5.66, rel=0.05)
-    assert "c1" not in fit_summary(cf, 0.9)["at_bound"]
+    assert "c1" not in fit_summary(cf, 0.9).at_bound

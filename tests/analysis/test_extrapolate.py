@@ -37,12 +37,12 @@ def test_predict_widens_with_the_extrapolation_distance_only():
     cf = _fit(5.0)
     inside, near, far = predict(cf, [3000.0, 2e4, 8e4], tau=0.1)
     bare = predict(cf, [3000.0, 2e4, 8e4], tau=0.0)
-    assert not inside["extrapolated"] and near["extrapolated"] and far["extrapolated"]
-    assert (inside["low"], inside["high"]) == (bare[0]["low"], bare[0]["high"])  # no widening inside the range
+    assert not inside.extrapolated and near.extrapolated and far.extrapolated
+    assert (inside.low, inside.high) == (bare[0].low, bare[0].high)  # no widening inside the range
     for got, base, x in [(near, bare[1], 2e4), (far, bare[2], 8e4)]:
-        assert got["low"] <= got["value"] <= got["high"]
-        assert got["high"] / base["high"] == pytest.approx(math.exp(0.1 * distance(x, 1e4)))
-        assert got["value"] == pytest.approx(0.2 + 5 * x**-0.5, rel=0.05)
+        assert got.low <= got.value <= got.high
+        assert got.high / base.high == pytest.approx(math.exp(0.1 * distance(x, 1e4)))
+        assert got.value == pytest.approx(0.2 + 5 * x**-0.5, rel=0.05)
 
 
 def test_reversal_probability():
@@ -54,7 +54,7 @@ def test_reversal_probability():
     # two curves 4x apart in amplitude with the same floor never swap: P(reversed) ≈ 0 at 10x
     a, b = _fit(20.0), _fit(5.0, seed=1)
     (p,) = p_reversed(a, b, [1e5], sigma=0.0, coef=(0.0, 1.0))  # no recalibration
-    assert p["x"] == 1e5 and p["p_reversed"] < 0.01
+    assert p.x == 1e5 and p.p_reversed < 0.01
     # the shipped Platt recalibration keeps a floor: on LCDB even confident pairs reversed ~2% of the time
     (q,) = p_reversed(a, b, [1e5], sigma=0.0)
-    assert p["p_reversed"] < q["p_reversed"] < 0.05
+    assert p.p_reversed < q.p_reversed < 0.05

@@ -98,25 +98,25 @@ def test_three_outcomes_are_distinguished():
     flat_mid = lambda x: 10.0 * 1e3**-0.25 * x**-0.25  # noqa: E731  crosses the steep curve at 10^3
     flat_far = lambda x: 10.0 * 5e4**-0.25 * x**-0.25  # noqa: E731  at 5·10^4, 5x past the last point
     lower = lambda x: 5.0 * x**-0.5  # noqa: E731  a constant factor: never
-    out = {name: compare(*_pair(steep, law, xs, 5, 0.01, rng), 0.9)["crossover"]
+    out = {name: compare(*_pair(steep, law, xs, 5, 0.01, rng), 0.9).crossover
            for name, law in [("inside", flat_mid), ("beyond", flat_far), ("never", lower)]}
-    assert out["inside"]["p_within"] > 0.9 and out["inside"]["low"] < 1e3 < out["inside"]["high"]
-    assert out["beyond"]["p_within"] < 0.1 and out["beyond"]["p_beyond_10x"] > 0.9
-    assert out["beyond"]["low"] < 5e4 < out["beyond"]["high"]
-    assert out["never"]["p_within"] < 0.1 and out["never"]["p_beyond_10x"] < 0.1 and out["never"]["point"] is None
+    assert out["inside"].p_within > 0.9 and out["inside"].low < 1e3 < out["inside"].high
+    assert out["beyond"].p_within < 0.1 and out["beyond"].p_beyond_10x > 0.9
+    assert out["beyond"].low < 5e4 < out["beyond"].high
+    assert out["never"].p_within < 0.1 and out["never"].p_beyond_10x < 0.1 and out["never"].point is None
 
 
 def test_exchange_rate_interval_covers_the_truth_and_unreachable_is_null():
     rng = np.random.default_rng(2)
     xs = np.geomspace(100, 1e4, 6)
     g, s = _pair(lambda x: 0.2 + 20 * x**-0.5, lambda x: 0.2 + 5 * x**-0.5, xs, 5, 0.02, rng)
-    ex = compare(g, s, 0.9)["exchange_rate"]
-    assert ex["bootstrap"]["low"] < 16 < ex["bootstrap"]["high"] and ex["extrapolated"]  # 20 (kx)^-½ = 5 x^-½ ⇒ k = 16
+    ex = compare(g, s, 0.9).exchange_rate
+    assert ex.bootstrap.low < 16 < ex.bootstrap.high and ex.extrapolated  # 20 (kx)^-½ = 5 x^-½ ⇒ k = 16
     # 16x beyond the range, the calibrated discrepancy widens it (here to unbounded: the pessimistic
     # generic curve, moved up by (x'/x_max)^τ, never gets down to 0.25)
-    assert ex["low"] <= ex["bootstrap"]["low"] and (ex["high"] is None or ex["high"] >= ex["bootstrap"]["high"])
+    assert ex.low <= ex.bootstrap.low and (ex.high is None or ex.high >= ex.bootstrap.high)
     g, s = _pair(lambda x: 0.5 + 20 * x**-0.5, lambda x: 0.2 + 5 * x**-0.5, xs, 5, 0.02, rng)
-    assert compare(g, s, 0.9)["exchange_rate"] is None  # the generic floor 0.5 lies above 0.25
+    assert compare(g, s, 0.9).exchange_rate is None  # the generic floor 0.5 lies above 0.25
 
 
 def test_shape_warnings_fire_on_ill_behaved_curves_only():

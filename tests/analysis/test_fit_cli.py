@@ -175,7 +175,7 @@ def test_two_axis_plot_draws_one_fitted_line_per_d_level(surface, tmp_path):
     with Image.open(tmp_path / "surface.png") as im:
         assert im.size[0] > 400 and len(set(im.convert("L").getdata())) > 20
     tab = table(pd.read_csv(surface), xs=["N", "D"], y="loss", group="model", seed="seed")
-    fig = surface_figure(tab.frame, n="N", d="D", y="loss", group="model", fits=fit_table(tab)["fits"])
+    fig = surface_figure(tab.frame, n="N", d="D", y="loss", group="model", fits=fit_table(tab).fits)
     ax = fig.axes[0]
     lines = [ln for ln in ax.get_lines() if ln.get_gid() == "d-level"]
     assert len(lines) == 4
@@ -259,12 +259,15 @@ def test_no_runtime_warning_reaches_the_terminal(csv, tmp_path):
 
 
 def test_crossover_marks_are_drawn_by_probability_and_only_inside_the_plotted_range():
+    from bitterlab.analysis.results import BandPoint, Crossover, GroupComparison
     from bitterlab.report.fit_figures import fit_figure
 
     frame = pd.DataFrame({"g": ["a", "a", "b", "b"], "n": [10.0, 100.0, 10.0, 100.0], "loss": [1.0, 0.5, 0.9, 0.6]})
-    band = [{"x": x, "value": 1.0, "low": 0.9, "high": 1.1, "extrapolated": x > 100} for x in (10.0, 100.0, 1000.0)]
-    cross = lambda point, p_in, p_out: {"group": "b", "reference": "a",  # noqa: E731
-                                        "crossover": {"point": point, "p_within": p_in, "p_beyond_10x": p_out}}
+    band = [BandPoint(x=x, value=1.0, low=0.9, high=1.1, extrapolated=x > 100) for x in (10.0, 100.0, 1000.0)]
+    cross = lambda point, p_in, p_out: GroupComparison(  # noqa: E731
+        group="b", reference="a", x=100.0, exchange_rate=None,
+        crossover=Crossover(point=point, p_within=p_in, p_beyond_10x=p_out, extrapolation_supported=None, low=None,
+                            high=None, widened=False))
     fig = fit_figure(frame, x="n", y="loss", group="g", bands={"a": band, "b": band},
                      comparisons=[cross(50.0, 0.2, 0.1), cross(500.0, 0.0, 0.9), cross(5e4, 0.0, 0.5)])
     ax = fig.axes[0]

@@ -63,5 +63,5 @@ def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_width(tmp_path):
     study = tiny(STUDY, {**TINY, "width": 2, "max_steps": 40}, grid={"shifted": (40, 80, 160, 320, 640)}, seeds=2,
                  secondary={"shifted": (1, 2, 4)})
     (v,) = assert_tuned_verdict(study, tmp_path)
-    assert {p["x"] for p in v["selected"]["cnn"]} == {40, 80, 160, 320, 640}
-    assert v["secondary"]["tuned"] is True and {p["x"] for p in v["secondary"]["selected"]["mlp"]} == {1, 2, 4}
+    assert {p.x for p in v.selected["cnn"]} == {40, 80, 160, 320, 640}
+    assert v.secondary.tuned is True and {p.x for p in v.secondary.selected["mlp"]} == {1, 2, 4}

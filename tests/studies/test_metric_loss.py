@@ -182,5 +182,5 @@ def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_per_number_of_bin
     study = tiny(STUDY, {**TINY, "max_steps": 40}, grid={"synthetic": (64, 128, 256, 512, 1024)},
                  seeds=2, secondary={"synthetic": (5, 10, 20)})
     (v,) = assert_tuned_verdict(study, tmp_path)
-    assert {p["x"] for p in v["selected"]["squared-emd"]} == {64, 128, 256, 512, 1024}
-    assert v["secondary"]["tuned"] is True and {p["x"] for p in v["secondary"]["selected"]["squared-emd"]} == {5, 10, 20}
+    assert {p.x for p in v.selected["squared-emd"]} == {64, 128, 256, 512, 1024}
+    assert v.secondary.tuned is True and {p.x for p in v.secondary.selected["squared-emd"]} == {5, 10, 20}

@@ -149,9 +149,9 @@ def test_censored_points_enter_the_fit_as_at_least_the_cap():
 def test_the_verdict_counts_censored_trials_and_says_so():
     rows = _rows(1.2)
     v = task_verdict(STUDY, "rosenbrock", rows[rows["contender"] != "cma-es"], "quick")
-    assert v["censored"] == {"ga": 4, "adam": 0, "cma-es": 0}
-    assert any("lower bound" in w and "ga 4 of 25" in w for w in v["warnings"])
-    assert "at least the cap" in v["words"]
+    assert v.censored == {"ga": 4, "adam": 0, "cma-es": 0}
+    assert any("lower bound" in w and "ga 4 of 25" in w for w in v.warnings)
+    assert "at least the cap" in v.words
 
 
 def test_a_censored_cap_below_the_curve_changes_nothing_a_known_answer():

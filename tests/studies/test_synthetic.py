@@ -1,10 +1,12 @@
 import dataclasses
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from bitterlab.analysis.results import Interval
 from bitterlab.engine import run_trial
 from bitterlab.geometry import Mixture, Normal, kl, wasserstein
 from bitterlab.studies.synthetic import (DUELS, GMM_TRUTH, LINREG_DIM, STUDY, GaussianModel, LinearModel,
@@ -174,12 +176,14 @@ def test_chain_task_contenders_are_replace_and_accumulate():
 
 
 def test_plateau_check_reads_the_fitted_floor_and_the_generator_error():
-    verdicts = [{"task": "gaussian", "fits": {"synthetic": {"family": "pow3", "params": {"E": {"value": 0.02}}}}},
-                {"task": "gaussian-chain", "fits": {"synthetic": {"family": "pow3", "params": {"E": {}}}}}]
+    floor = Interval(value=0.02, low=0.01, high=0.03)
+    fit = SimpleNamespace(family="pow3", params={"E": floor})  # the two attributes of a FitSummary it reads
+    verdicts = [SimpleNamespace(task="gaussian", fits={"synthetic": fit}),
+                SimpleNamespace(task="gaussian-chain", fits={"synthetic": fit})]
     rows = pd.DataFrame({"task": "gaussian", "contender": "synthetic", "status": "ok", "seed": [0, 0, 1, 1],
                          "generator_error": [0.01, 0.01, 0.03, 0.03]})
     out = plateau_check(verdicts, rows)
     assert set(out) == {"gaussian"}
     assert out["gaussian"]["generator_error"] == pytest.approx(0.02)
-    assert out["gaussian"]["fitted_floor"] == {"value": 0.02}
+    assert out["gaussian"]["fitted_floor"] == floor
     assert out["gaussian"]["closed_form"] == pytest.approx(plateau("gaussian", 100))

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bitterlab.analysis.results import Bounds, Interval
+
 N_BOOT = 1000  # Monte Carlo replicates
 
 
@@ -88,29 +90,29 @@ def weighted_quantile(values: np.ndarray, prob: np.ndarray, q: float) -> float:
     return float(v[order][min(i, len(v) - 1)])
 
 
-def interval(values, reps: Replicates, level: float) -> dict[str, float | None]:
-    """``{low, high}``: the percentile interval of a per-replicate quantity (NaN = undefined, dropped;
-    ±inf allowed and reported as None, i.e. unbounded)."""
+def interval(values, reps: Replicates, level: float) -> Bounds:
+    """The percentile interval of a per-replicate quantity (NaN = undefined, dropped; ±inf allowed and
+    reported as None, i.e. unbounded)."""
     values = np.asarray(values, float)
     if reps.n_clusters < 2 or np.all(np.isnan(values)):
-        return {"low": None, "high": None}
+        return Bounds(low=None, high=None)
     tail = (1 - level) / 2
     low = weighted_quantile(values, reps.prob, tail)
     high = weighted_quantile(values, reps.prob, 1 - tail)
-    return {"low": low if math.isfinite(low) else None, "high": high if math.isfinite(high) else None}
+    return Bounds(low=low if math.isfinite(low) else None, high=high if math.isfinite(high) else None)
 
 
-def estimate_interval(value: float, values, reps: Replicates, level: float) -> tuple[dict, bool]:
-    """``{value, low, high}`` with the percentile interval widened, where it misses the estimate, to
-    reach it; the flag says whether it was widened (None ends, i.e. unbounded, are kept)."""
-    out = {"value": float(value), **interval(values, reps, level)}
-    widened = False
+def estimate_interval(value: float, values, reps: Replicates, level: float) -> tuple[Interval, bool]:
+    """The estimate with the percentile interval widened, where it misses the estimate, to reach it;
+    the flag says whether it was widened (None ends, i.e. unbounded, are kept)."""
+    band = interval(values, reps, level)
+    low, high, widened = band.low, band.high, False
     if math.isfinite(value):
-        if out["low"] is not None and value < out["low"]:
-            out["low"], widened = float(value), True
-        if out["high"] is not None and value > out["high"]:
-            out["high"], widened = float(value), True
-    return out, widened
+        if low is not None and value < low:
+            low, widened = float(value), True
+        if high is not None and value > high:
+            high, widened = float(value), True
+    return Interval(value=float(value), low=low, high=high), widened
 
 
 def probability(flags, reps: Replicates) -> float:

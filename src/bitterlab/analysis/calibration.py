@@ -47,9 +47,9 @@ def coverage(setting: Setting, studies: int, *, level: float = 0.9, seed: int = 
         fit = fit_contender(Points(x=x, y=y, cluster=cluster, n_clusters=s.seeds), reps, family="pow3",
                             leave_one_out=False)
         summary = fit_summary(fit, level)
-        a, f = summary["params"]["alpha"], summary["loss_at_10x"]
-        hits["alpha"] += a["low"] <= s.alpha <= a["high"]
-        hits["loss_at_10x"] += f["low"] <= truth_far <= f["high"]
+        a, f = summary.params["alpha"], summary.loss_at_10x
+        hits["alpha"] += a.low <= s.alpha <= a.high
+        hits["loss_at_10x"] += f.low <= truth_far <= f.high
     return {k: v / studies for k, v in hits.items()}
 
 
@@ -95,15 +95,15 @@ def pair_outcomes(setting: PairSetting, studies: int, *, level: float = 0.9, see
             fits[role] = fit_contender(Points(x=x, y=y, cluster=cluster, n_clusters=s.seeds), reps,
                                        leave_one_out=False)
         out = compare(fits["g"], fits["s"], level)
-        ex, cr = out["exchange_rate"], out["crossover"]
+        ex, cr = out.exchange_rate, out.crossover
         counts["finite_rate"] += ex is not None
-        counts["bounded_rate"] += ex is not None and ex["high"] is not None  # a finite rate with a finite interval
-        counts["rate_below_100x"] += ex is not None and ex["value"] < 100
-        counts["p_cross_ge_half"] += cr["p_within"] + cr["p_beyond_10x"] >= 0.5
+        counts["bounded_rate"] += ex is not None and ex.high is not None  # a finite rate with a finite interval
+        counts["rate_below_100x"] += ex is not None and ex.value < 100
+        counts["p_cross_ge_half"] += cr.p_within + cr.p_beyond_10x >= 0.5
         if np.isfinite(true_rate):
-            low = ex["low"] if ex else None
-            high = ex["high"] if ex else None
+            low = ex.low if ex else None
+            high = ex.high if ex else None
             counts["rate_covered"] += ex is not None and (low or 0) <= true_rate <= (high or np.inf)
         else:  # an infinite truth is covered by an unbounded interval (or no finite rate at all)
-            counts["rate_covered"] += ex is None or ex["high"] is None
+            counts["rate_covered"] += ex is None or ex.high is None
     return {k: v / studies for k, v in counts.items()}

@@ -36,6 +36,7 @@ from scipy.stats import norm
 
 from bitterlab.analysis.bootstrap import interval
 from bitterlab.analysis.calibrated import PLATT, SIGMA, TAU
+from bitterlab.analysis.results import Prediction, Reversal
 from bitterlab.analysis.scaling import ContenderFit, scale_means
 
 EPS = 1e-4  # probabilities are clipped to [EPS, 1 − EPS] before the logit
@@ -59,21 +60,21 @@ def conformal_score(low: float, high: float, truth: float, r: float) -> float:
     return miss / r if r > 0 else (math.inf if miss > 0 else 0.0)
 
 
-def predict(cf: ContenderFit, xs, level: float = 0.9, tau: float = TAU) -> list[dict]:
-    """``[{x, value, low, high, extrapolated}]``: the fitted curve at each X with its bootstrap
+def predict(cf: ContenderFit, xs, level: float = 0.9, tau: float = TAU) -> tuple[Prediction, ...]:
+    """The fitted curve at each X with its bootstrap
     interval for the mean loss, widened by e^(±τ·ln(X/x_max)) beyond the measured range."""
     out = []
     for x in xs:
         x = float(x)
         value = float(cf.best(x)[0, 0])
         band = interval(cf.reps(x)[:, 0], cf.replicates, level)
-        lo = min(band["low"], value) if band["low"] is not None else None
-        hi = max(band["high"], value) if band["high"] is not None else None
+        lo = min(band.low, value) if band.low is not None else None
+        hi = max(band.high, value) if band.high is not None else None
         r = distance(x, cf.x_max)
         grow = math.exp(tau * r)
-        out.append({"x": x, "value": value, "low": None if lo is None else lo / grow,
-                    "high": None if hi is None else hi * grow, "extrapolated": r > 0})
-    return out
+        out.append(Prediction(x=x, value=value, low=None if lo is None else lo / grow,
+                              high=None if hi is None else hi * grow, extrapolated=r > 0))
+    return tuple(out)
 
 
 def measured_sign(a: ContenderFit, b: ContenderFit) -> tuple[float, int]:
@@ -120,8 +121,8 @@ def reversal_probability(d_hat: float, v_boot: float, r: float, sign0: int, sigm
 
 
 def p_reversed(a: ContenderFit, b: ContenderFit, xs, sigma: float = SIGMA,
-               coef: tuple[float, float] = PLATT) -> list[dict]:
-    """``[{x, p_reversed}]``: the probability that a and b are in the other order at X than at
+               coef: tuple[float, float] = PLATT) -> tuple[Reversal, ...]:
+    """Per X, the probability that a and b are in the other order at X than at
     their largest common measured scale (replicates paired, or independent with as many), Platt-
     recalibrated with ``coef``."""
     x0, sign0 = measured_sign(a, b)
@@ -134,5 +135,5 @@ def p_reversed(a: ContenderFit, b: ContenderFit, xs, sigma: float = SIGMA,
         ok = np.isfinite(d)
         v = float(np.sum(w[ok] * (d[ok] - np.sum(w[ok] * d[ok]) / w[ok].sum()) ** 2) / w[ok].sum()) if ok.any() else 0.0
         raw = reversal_probability(d_hat, v, distance(x, x0), sign0, sigma)
-        out.append({"x": x, "p_reversed": float(platt(raw, coef))})
-    return out
+        out.append(Reversal(x=x, p_reversed=float(platt(raw, coef))))
+    return tuple(out)

@@ -18,6 +18,7 @@ from scipy.optimize import minimize, nnls
 from scipy.special import huber, logsumexp
 
 from bitterlab.analysis.bootstrap import estimate_interval, replicates
+from bitterlab.analysis.results import TwoAxisSummary
 from bitterlab.analysis.robust import DELTA
 
 N_BOOT = 200  # row resamples for the two-axis intervals
@@ -107,9 +108,9 @@ def fit_two_axis(n, d, y, *, grid: int = 25, n_starts: int = 5, weights=None, st
 
 
 def two_axis_summary(n, d, y, *, level: float = 0.9, n_boot: int = N_BOOT, rng_seed: int = 0,
-                     cluster=None) -> dict:
-    """The two-axis fit with a bootstrap: ``{family, formula, params}``, each parameter as
-    ``{value, low, high}`` (percentile interval over fits to exchangeably weighted clusters,
+                     cluster=None) -> TwoAxisSummary:
+    """The two-axis fit with a bootstrap: the family, formula and each parameter as an
+    :class:`~bitterlab.analysis.results.Interval` (percentile interval over fits to exchangeably weighted clusters,
     :mod:`bitterlab.analysis.bootstrap`; widened to the estimate where it missed it). The clusters are
     ``cluster`` (e.g. seed labels, one per row) or, by default, the rows."""
     n, d, y = (np.asarray(v, float) for v in (n, d, y))
@@ -127,4 +128,4 @@ def two_axis_summary(n, d, y, *, level: float = 0.9, n_boot: int = N_BOOT, rng_s
             continue
         values[b] = [getattr(rep, k) for k in names]
     params = {k: estimate_interval(getattr(fit, k), values[:, j], reps, level)[0] for j, k in enumerate(names)}
-    return {"family": "two_axis", "formula": "E + A/N^α + B/D^β", "params": params}
+    return TwoAxisSummary(family="two_axis", formula="E + A/N^α + B/D^β", params=params)

@@ -9,12 +9,13 @@ distinct (group, x, seed), not with the number of rows: a raw evaluation log wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from bitterlab.analysis.bootstrap import replicates
+from bitterlab.analysis.results import FitReport, GroupComparison
 from bitterlab.analysis.scaling import ContenderFit, Points, fit_contender
 
 MIN_SEEDS = 5  # below this intervals under-cover (docs/statistics.md) and the warning says so
@@ -177,8 +178,8 @@ def _collinear(n: np.ndarray, d: np.ndarray) -> float:
 
 
 def fit_table(tab: Table, *, reference: str | None = None, family: str = "auto", level: float = 0.9,
-              collinear_at: float = 0.99, predict_at: tuple[float, ...] = ()) -> dict:
-    """``{fits, comparisons, warnings, notes, bands}`` of a :class:`Table` (the shapes of
+              collinear_at: float = 0.99, predict_at: tuple[float, ...] = ()) -> FitReport:
+    """The :class:`~bitterlab.analysis.results.FitReport` of a :class:`Table` (the shapes of
     docs/verdict.md): one curve per group with its intervals, each other group compared with
     ``reference`` (default: the first group). With two x columns each group gets the two-axis law
     (Hoffmann et al. 2022, eq. 2), bootstrapped over seeds when there are any, else rows. Each X of
@@ -195,39 +196,43 @@ def fit_table(tab: Table, *, reference: str | None = None, family: str = "auto",
         raise ValueError(f"--reference {reference!r} is not a value of column {tab.group!r} (values: "
                          f"{', '.join(groups)})")
     frames = {g: tab.frame[tab.frame[tab.group] == g] for g in groups}
-    out: dict = {"fits": {}, "comparisons": [], "warnings": [], "notes": list(tab.notes), "bands": {}}
+    fits: dict = {}
+    warnings: list[str] = []
+    notes = list(tab.notes)
     if tab.seed:
         n_seeds = min(rows[tab.seed].nunique() for rows in frames.values())
-        out["warnings"] += few_seeds_warning(n_seeds)
+        warnings += few_seeds_warning(n_seeds)
     if len(tab.xs) == 2:
         if predict_at:
-            out["notes"].append("--predict is for one-axis fits: not computed for the two-axis law")
+            notes.append("--predict is for one-axis fits: not computed for the two-axis law")
         if len(groups) > 1:
-            out["notes"].append(f"two-axis fits are not compared (no exchange rate along two axes): the reference "
-                                f"{reference!r} is not used")
+            notes.append(f"two-axis fits are not compared (no exchange rate along two axes): the reference "
+                         f"{reference!r} is not used")
         for g, rows in frames.items():
             n, d = rows[tab.xs[0]].to_numpy(float), rows[tab.xs[1]].to_numpy(float)
             r = _collinear(n, d)
             if r > collinear_at:
-                out["warnings"].append(f"{g}: {tab.xs[0]} and {tab.xs[1]} are collinear in log space (|corr| = "
-                                       f"{r:.4f}): the two exponents and amplitudes are not separately identified, "
-                                       "and their intervals are wide; sweep one axis at fixed values of the other")
+                warnings.append(f"{g}: {tab.xs[0]} and {tab.xs[1]} are collinear in log space (|corr| = "
+                                f"{r:.4f}): the two exponents and amplitudes are not separately identified, "
+                                "and their intervals are wide; sweep one axis at fixed values of the other")
             cluster = rows[tab.seed].to_numpy() if tab.seed else None
-            out["fits"][g] = two_axis_summary(n, d, rows[tab.y].to_numpy(float), level=level, cluster=cluster)
-        return out
+            fits[g] = two_axis_summary(n, d, rows[tab.y].to_numpy(float), level=level, cluster=cluster)
+        return FitReport(fits=fits, comparisons=(), warnings=tuple(warnings), notes=tuple(notes))
     curves = fit_grouped(frames, tab.y, x=tab.xs[0], seed=tab.seed, family=family, censored=tab.censored)
+    bands = {}
     for g, cf in curves.items():
-        out["fits"][g] = fit_summary(cf, level)
+        fits[g] = fit_summary(cf, level)
         if predict_at:
-            out["fits"][g]["predict"] = predict(cf, predict_at, level)
-        out["bands"][g] = fit_band(cf, level)
-        out["warnings"] += (shape_warnings(cf, g, tab.y) + selection_warnings(cf, g)
-                            + bound_warnings(out["fits"][g], g))
+            fits[g] = replace(fits[g], predict=predict(cf, predict_at, level))
+        bands[g] = fit_band(cf, level)
+        warnings += shape_warnings(cf, g, tab.y) + selection_warnings(cf, g) + bound_warnings(fits[g], g)
+    comparisons = []
     for g in groups:
         if g != reference:
             common = min(curves[g].x_max, curves[reference].x_max)  # the largest scale both measured
-            pair = {"group": g, "reference": reference, "x": common, **compare(curves[g], curves[reference], level)}
-            if predict_at:
-                pair["predict"] = p_reversed(curves[g], curves[reference], predict_at)
-            out["comparisons"].append(pair)
-    return out
+            pair = compare(curves[g], curves[reference], level)
+            comparisons.append(GroupComparison(
+                group=g, reference=reference, x=common, exchange_rate=pair.exchange_rate, crossover=pair.crossover,
+                predict=p_reversed(curves[g], curves[reference], predict_at) if predict_at else None))
+    return FitReport(fits=fits, comparisons=tuple(comparisons), warnings=tuple(warnings), notes=tuple(notes),
+                     bands=bands)

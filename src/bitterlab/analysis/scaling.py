@@ -31,6 +31,8 @@ from bitterlab.analysis.calibrated import TAU
 from bitterlab.analysis.curves import (Curves, FamilyCurves, LastValueCurves, MixedCurves, first_below, first_crossing,
                                        reached_since)
 from bitterlab.analysis.families import FAMILIES, get_family
+from bitterlab.analysis.results import (AtBound, BandPoint, Bounds, Comparison, Crossover, ExchangeRate,
+                                        FamilySelection, FitSummary, Interval, LossAt, MeasuredRate, Trend)
 from bitterlab.analysis.robust import fit_batch
 
 BEYOND = 10.0  # how far past the largest measured scale extrapolations go
@@ -278,22 +280,22 @@ def _reselect(pts: Points, reps: Replicates, selection: Selection, best: FamilyC
 
 
 def _with_interval(value: float, per_rep: np.ndarray, reps: Replicates, level: float,
-                   widened: list[str] | None = None, name: str = "") -> dict:
-    """``{value, low, high}``; an interval that missed its estimate is widened to it and ``name``
-    is appended to ``widened`` (the warnings say so)."""
+                   widened: list[str] | None = None, name: str = "") -> Interval:
+    """The estimate with its interval; an interval that missed its estimate is widened to it and
+    ``name`` is appended to ``widened`` (the warnings say so)."""
     out, moved = estimate_interval(value, per_rep, reps, level)
     if moved and widened is not None:
         widened.append(name)
     return out
 
 
-def trend(cf: ContenderFit, level: float) -> dict:
+def trend(cf: ContenderFit, level: float) -> Trend:
     """Least-squares slope of log(mean metric) on log x over the measured scales, with its interval;
     ``direction`` is "falls" / "rises" when the interval excludes 0, else "flat" (no clear trend)."""
     pts = cf.points
     lx = np.log(pts.scales)
     if len(lx) < 2:
-        return {"slope": None, "direction": "unknown"}
+        return Trend(slope=None, direction="unknown")
     full = np.log(scale_means(pts, np.ones((1, len(pts.x)))))
     boot = np.log(scale_means(pts, cf.replicates.point_weights(pts.cluster)))
 
@@ -311,14 +313,14 @@ def trend(cf: ContenderFit, level: float) -> dict:
 
     estimate = slope(full)[0]
     s = _with_interval(estimate, slope(boot), cf.replicates, level)
-    if s["low"] is not None and s["high"] is not None and (s["high"] < 0 or s["low"] > 0):
-        direction = "falls" if s["high"] < 0 else "rises"
+    if s.low is not None and s.high is not None and (s.high < 0 or s.low > 0):
+        direction = "falls" if s.high < 0 else "rises"
     else:
         direction = "flat"
-    return {"slope": s, "direction": direction}
+    return Trend(slope=s, direction=direction)
 
 
-def fit_summary(cf: ContenderFit, level: float) -> dict:
+def fit_summary(cf: ContenderFit, level: float) -> FitSummary:
     """The chosen family, each parameter with its interval, the loss at 10x the largest scale
     (extrapolated), the trend, and the held-out errors that chose the family."""
     best, boot = cf.best.params(), cf.reps.params()
@@ -327,25 +329,21 @@ def fit_summary(cf: ContenderFit, level: float) -> dict:
     widened: list[str] = []
     params = {k: _with_interval(best[k][0], boot[k], cf.replicates, level, widened, k) for k in best}
     loss = _with_interval(cf.best(far)[0, 0], cf.reps(far)[:, 0], cf.replicates, level, widened, "loss_at_10x")
-    return {
-        "family": cf.family,
-        "formula": formula,
-        "params": params,
-        "loss_at_10x": {"x": far, **loss},
-        "trend": trend(cf, level),
-        "selection": {"errors": cf.selection.errors, "held_out_scales": list(cf.selection.targets),
-                      "extrapolation_supported": cf.selection.supported, "eligible": cf.selection.eligible,
-                      "replicate_shares": cf.selection.shares},
-        "widened": widened,
-        "at_bound": at_bound(cf, level),
-    }
+    sel = cf.selection
+    return FitSummary(
+        family=cf.family, formula=formula, params=params,
+        loss_at_10x=LossAt(x=far, value=loss.value, low=loss.low, high=loss.high),
+        trend=trend(cf, level),
+        selection=FamilySelection(errors=sel.errors, held_out_scales=sel.targets,
+                                  extrapolation_supported=sel.supported, eligible=tuple(sel.eligible),
+                                  replicate_shares=sel.shares),
+        widened=tuple(widened), at_bound=at_bound(cf, level))
 
 
-def at_bound(cf: ContenderFit, level: float) -> dict[str, dict]:
-    """Shape parameters on the family's box (:meth:`Family.bounds`): ``{name: {bound, estimate,
-    interval}}`` with the bound in natural units, ``estimate`` whether the fit to all points sits on it
-    and ``interval`` whether an end of the ``level`` interval does (at least (1 − level)/2 of the
-    replicates on it). A value on a bound is the box's, not the data's: the warning says so."""
+def at_bound(cf: ContenderFit, level: float) -> dict[str, AtBound]:
+    """Shape parameters on the family's box (:meth:`Family.bounds`): ``{name: AtBound}`` with the bound
+    in natural units, ``estimate`` whether the fit to all points sits on it and ``interval`` whether an
+    end of the ``level`` interval does (at least (1 − level)/2 of the replicates on it). A value on a bound is the box's, not the data's: the warning says so."""
     if not isinstance(cf.best, FamilyCurves):
         return {}
     family = cf.best.family
@@ -360,32 +358,33 @@ def at_bound(cf: ContenderFit, level: float) -> dict[str, dict]:
             on_reps = bool(prob[np.abs(cf.reps.theta[:, 2 + j] - bound) <= tol].sum() >= tail - 1e-12)
             if on_best or on_reps:
                 natural = float(np.exp(bound) if family.shape_transform[j] == "log" else bound)
-                out[name] = {"bound": natural, "estimate": on_best, "interval": on_reps}
+                out[name] = AtBound(bound=natural, estimate=on_best, interval=on_reps)
     return out
 
 
-def bound_warnings(summary: dict, name: str) -> list[str]:
+def bound_warnings(summary: FitSummary, name: str) -> list[str]:
     """Say where a fitted parameter or an interval end sits on its family's bound, and where an
     interval was widened to include its estimate."""
     out = []
-    for p, hit in summary.get("at_bound", {}).items():
-        where = " and ".join(w for w in ("estimate", "interval") if hit[w])
-        out.append(f"{name}: the {summary['family']} parameter {p} has its {where} on the family's bound "
-                   f"{hit['bound']:.3g} — a value of the box, not of the data")
-    if summary.get("widened"):
-        out.append(f"{name}: the bootstrap interval of {', '.join(summary['widened'])} missed the point estimate "
+    for p, hit in summary.at_bound.items():
+        where = " and ".join(w for w in ("estimate", "interval") if getattr(hit, w))
+        out.append(f"{name}: the {summary.family} parameter {p} has its {where} on the family's bound "
+                   f"{hit.bound:.3g} — a value of the box, not of the data")
+    if summary.widened:
+        out.append(f"{name}: the bootstrap interval of {', '.join(summary.widened)} missed the point estimate "
                    "(the resamples of a nonlinear fit fall on one side, typical with few seeds) and was widened to "
                    "include it")
     return out
 
 
-def fit_band(cf: ContenderFit, level: float, n: int = 40) -> list[dict]:
+def fit_band(cf: ContenderFit, level: float, n: int = 40) -> tuple[BandPoint, ...]:
     """The fitted curve and its pointwise interval from the smallest scale to 10x the largest;
     ``extrapolated`` marks points beyond the measured range."""
     grid = np.geomspace(cf.x_min, BEYOND * cf.x_max, n)
     best, boot = cf.best(grid)[0], cf.reps(grid)
-    return [{"x": float(x), "value": float(best[j]), "extrapolated": bool(x > cf.x_max * (1 + 1e-9)),
-             **interval(boot[:, j], cf.replicates, level)} for j, x in enumerate(grid)]
+    bands = [interval(boot[:, j], cf.replicates, level) for j in range(len(grid))]
+    return tuple(BandPoint(x=float(x), value=float(best[j]), extrapolated=bool(x > cf.x_max * (1 + 1e-9)),
+                           low=bands[j].low, high=bands[j].high) for j, x in enumerate(grid))
 
 
 # --- two contenders ------------------------------------------------------------------------------
@@ -433,22 +432,23 @@ class Widened:
         return Widened(self.base.take(rows), self.tau, self.x_max)
 
 
-def calibrated_rate_interval(generic: ContenderFit, structured: ContenderFit, x: float, band: dict,
-                             tau: float = TAU) -> dict:
+def calibrated_rate_interval(generic: ContenderFit, structured: ContenderFit, x: float, band: Bounds,
+                             tau: float = TAU) -> Bounds:
     """Widen an extrapolated exchange rate's interval by the calibrated discrepancy: the rates at which
     the optimistic and the pessimistic generic curve (the fit moved by e^(∓τ·ln(x'/x_max))) reach
     L_s(x) extend the bootstrap interval (a pessimistic curve that never gets there: unbounded)."""
     opt = float(exchange_rates(Widened(generic.best, -tau, generic.x_max), structured.best, x)[0])
     pess = float(exchange_rates(Widened(generic.best, tau, generic.x_max), structured.best, x)[0])
-    low = band["low"] if band["low"] is None or not np.isfinite(opt) else min(band["low"], opt)
-    high = None if band["high"] is None or not np.isfinite(pess) else max(band["high"], pess)
-    return {"low": low, "high": high}
+    low = band.low if band.low is None or not np.isfinite(opt) else min(band.low, opt)
+    high = None if band.high is None or not np.isfinite(pess) else max(band.high, pess)
+    return Bounds(low=low, high=high)
 
 
-def measured_exchange(generic: ContenderFit, structured: ContenderFit, level: float, n: int = 120) -> dict | None:
+def measured_exchange(generic: ContenderFit, structured: ContenderFit, level: float, n: int = 120
+                      ) -> MeasuredRate | None:
     """The exchange rate read where both curves were measured (an interpolation): at the largest
     scale x in the common range for which the generic reaches L_s(x) at some x' = k·x inside its own
-    measured range, ``{x, value, low, high, widened}`` (the interval over the replicates at that x;
+    measured range, with the interval over the replicates at that x;
     +∞ where a replicate never gets there). ``None`` when no such x exists."""
     low, high = max(generic.x_min, structured.x_min), min(generic.x_max, structured.x_max)
     top = generic.x_max * (1 + 1e-9)
@@ -457,11 +457,11 @@ def measured_exchange(generic: ContenderFit, structured: ContenderFit, level: fl
         if np.isfinite(k) and k > SEARCH_BELOW * (1 + 1e-9) and generic.x_min <= k * x <= top:
             rates = exchange_rates(generic.reps, structured.reps, float(x))
             band, widened = estimate_interval(k, rates, generic.replicates, level)
-            return {**band, "x": float(x), "widened": widened}
+            return MeasuredRate(value=band.value, low=band.low, high=band.high, x=float(x), widened=widened)
     return None
 
 
-def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> dict:
+def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> Comparison:
     """Exchange rate at the largest common scale and crossover probabilities, with intervals.
 
     The two fits must share their replicates (paired by seed) or have as many (independent)."""
@@ -474,33 +474,29 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> di
     exchange = None
     if np.isfinite(rate):
         band, widened = estimate_interval(rate, rates, reps, level)
-        bootstrap = {"low": band["low"], "high": band["high"]}
-        if rate * high > generic.x_max * (1 + 1e-9):  # extrapolated: add the calibrated discrepancy
-            band.update(calibrated_rate_interval(generic, structured, high, band))
-        exchange = {**band, "x": high, "widened": widened, "bootstrap": bootstrap,
-                    "p_unreachable": probability(np.isinf(rates), reps),
-                    "at_search_floor": bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value is an upper bound
-                    "extrapolated": bool(rate * high > generic.x_max * (1 + 1e-9)),
-                    "extrapolation_supported": generic.selection.supported}
-        exchange["measured"] = (measured_exchange(generic, structured, level) if exchange["extrapolated"] else
-                                {k: exchange[k] for k in ("value", "low", "high", "x", "widened")})
+        bootstrap = Bounds(low=band.low, high=band.high)
+        extrapolated = bool(rate * high > generic.x_max * (1 + 1e-9))
+        ends = calibrated_rate_interval(generic, structured, high, bootstrap) if extrapolated else bootstrap
+        inside = MeasuredRate(value=band.value, low=ends.low, high=ends.high, x=high, widened=widened)
+        exchange = ExchangeRate(value=band.value, low=ends.low, high=ends.high, x=high, widened=widened,
+                                bootstrap=bootstrap, p_unreachable=probability(np.isinf(rates), reps),
+                                at_search_floor=bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value: an upper bound
+                                extrapolated=extrapolated, extrapolation_supported=generic.selection.supported,
+                                measured=measured_exchange(generic, structured, level) if extrapolated else inside)
     within = first_crossing(generic.reps, structured.reps, low, high)
     beyond = first_crossing(generic.reps, structured.reps, high, BEYOND * high)
     where = np.where(np.isnan(within), beyond, within)
     point = float(first_crossing(generic.best, structured.best, low, BEYOND * high)[0])
     # the location interval over the replicates that cross, widened to reach the fitted crossing
-    band, widened = ({"low": None, "high": None}, False)
+    band, widened = Bounds(low=None, high=None), False
     if (~np.isnan(where)).any():
         band, widened = estimate_interval(point, where, reps, level)
-        band.pop("value")
-    crossover = {
-        "p_within": probability(~np.isnan(within), reps),
-        "p_beyond_10x": probability(np.isnan(within) & ~np.isnan(beyond), reps),
-        "point": point if np.isfinite(point) else None,
-        "extrapolation_supported": _both(generic.selection.supported, structured.selection.supported),
-        **band, "widened": widened,
-    }
-    return {"exchange_rate": exchange, "crossover": crossover}
+    crossover = Crossover(p_within=probability(~np.isnan(within), reps),
+                          p_beyond_10x=probability(np.isnan(within) & ~np.isnan(beyond), reps),
+                          point=point if np.isfinite(point) else None,
+                          extrapolation_supported=_both(generic.selection.supported, structured.selection.supported),
+                          low=band.low, high=band.high, widened=widened)
+    return Comparison(exchange_rate=exchange, crossover=crossover)
 
 
 def _both(a: bool | None, b: bool | None) -> bool | None:

@@ -43,6 +43,7 @@ class SelectedPoint:
     n_points: int  # grid points tried at this axis value
 
     def to_json(self) -> dict[str, Any]:
+        """The point as in a verdict's JSON ``selected`` (``n_points`` is written ``grid_points``)."""
         return {"x": self.x, "values": dict(self.values), "at_edge": self.at_edge,
                 "edge_options": list(self.edge_options), "validation": self.validation, "grid_points": self.n_points}
 
@@ -56,9 +57,6 @@ class Selection:
     selected: Mapping[str, tuple[SelectedPoint, ...]]  # contender -> chosen point per axis value
     unconverged: Mapping[str, float | None]  # contender -> share of its selected ok trials not converged
     sweep_failed: int  # failed trials at grid points that were not selected
-
-    def selected_json(self) -> dict[str, list[dict[str, Any]]]:
-        return {c: [p.to_json() for p in pts] for c, pts in self.selected.items()}
 
 
 def _key(point: Any) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from bitterlab.analysis.results import Verdict
 from bitterlab.study import Study
 
 GEODESIC_ENDS = ("normal:-2,0.5", "normal:3,1.5")  # the animation's endpoints (as `bitterlab geodesic` takes them)
@@ -18,7 +18,7 @@ GEODESIC_ENDS = ("normal:-2,0.5", "normal:3,1.5")  # the animation's endpoints (
 class StudyEntry:
     study: Study
     rows: pd.DataFrame  # the study's result rows at ``budget`` (ok and failed), both sweeps, every grid point
-    verdicts: list[dict[str, Any]]
+    verdicts: list[Verdict]  # the templates read them by attribute; the JSON file is their to_json()
     budget: str
     main: pd.DataFrame | None = None  # the main sweep's rows at the selected grid points
     secondary: pd.DataFrame | None = None  # the secondary sweep's selected rows, ``x`` holding its value
@@ -58,7 +58,7 @@ def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None) -
     for s in studies:
         rows = df[df["study"] == s.name]
         verdicts = verdict(s, rows, budget=budget)
-        chosen = verdicts[0]["budget"]
+        chosen = verdicts[0].budget
         mine = rows[rows["budget"] == chosen]
         main, side, sweep = _sweeps(s, mine, chosen)
         entries.append(StudyEntry(study=s, rows=mine, verdicts=verdicts, budget=chosen, main=main, secondary=side,

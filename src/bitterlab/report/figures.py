@@ -3,6 +3,8 @@ the report and ``bitterlab fit --plot`` save them). They render; they compute no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,6 +14,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from bitterlab.analysis.results import BandPoint, Verdict  # noqa: E402
+from bitterlab.report.numbers import num, plain  # noqa: E402
 from bitterlab.study import Axis, Study  # noqa: E402
 
 ROLE_STYLE = {"generic": ("tab:red", "o"), "structured": ("tab:blue", "s"), "reference": ("tab:gray", "^")}
@@ -19,7 +23,7 @@ CYCLE = [("tab:red", "o"), ("tab:blue", "s"), ("tab:green", "D"), ("tab:purple",
          ("tab:brown", "X"), ("tab:pink", "*"), ("tab:olive", "h")]
 
 
-def draw_curve(ax: Axes, x, y, *, color: str, marker: str, label: str, band: list[dict] | None = None) -> None:
+def draw_curve(ax: Axes, x, y, *, color: str, marker: str, label: str, band: Sequence[BandPoint] | None = None) -> None:
     """One contender on log–log axes: every point (one per seed), the mean per scale, and with a
     ``band`` the fitted curve (solid inside the measured range, dashed where extrapolated) and its
     interval."""
@@ -30,13 +34,13 @@ def draw_curve(ax: Axes, x, y, *, color: str, marker: str, label: str, band: lis
         ax.plot(means.index, means.to_numpy(), color=color, marker=marker, label=label)
         return
     ax.plot(means.index, means.to_numpy(), color=color, marker=marker, linestyle="none", label=label)
-    inside = [b for b in band if not b["extrapolated"]]
-    beyond = [b for b in band if b["extrapolated"]]
-    ax.plot([b["x"] for b in inside], [b["value"] for b in inside], color=color, linestyle="-")
-    ax.plot([b["x"] for b in inside[-1:] + beyond], [b["value"] for b in inside[-1:] + beyond], color=color,
+    inside = [b for b in band if not b.extrapolated]
+    beyond = [b for b in band if b.extrapolated]
+    ax.plot([b.x for b in inside], [b.value for b in inside], color=color, linestyle="-")
+    ax.plot([b.x for b in inside[-1:] + beyond], [b.value for b in inside[-1:] + beyond], color=color,
             linestyle="--")
-    shown = [b for b in band if b["low"] is not None and b["high"] is not None]
-    ax.fill_between([b["x"] for b in shown], [b["low"] for b in shown], [b["high"] for b in shown],
+    shown = [b for b in band if b.low is not None and b.high is not None]
+    ax.fill_between([b.x for b in shown], [b.low for b in shown], [b.high for b in shown],
                     color=color, alpha=0.15, linewidth=0)
 
 
@@ -56,19 +60,19 @@ def _log_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
-                 verdicts: list[dict] | None = None, axis: Axis | None = None) -> Figure:
+                 verdicts: list[Verdict] | None = None, axis: Axis | None = None) -> Figure:
     """Log–log curves of ``metric`` vs the main axis (or ``axis``, e.g. the secondary one, whose values
     ``df["x"]`` then holds): one panel per task, one point per seed, the mean over seeds; with
     ``verdicts``, the fitted curves with their 90% bands (extrapolation dashed) and the crossover
     marked. Failed trials are counted in the legend."""
     axis = axis or study.axis
-    by_task = {v["task"]: v for v in verdicts or []}
+    by_task = {v.task: v for v in verdicts or []}
     metric = metric or study.metric
     tasks = [t.name for t in study.tasks if (df["task"] == t.name).any()]
     fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5.2 * max(len(tasks), 1), 4.0), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=False):
         rows = df[df["task"] == task]
-        verdict = by_task.get(task) or {}
+        verdict = by_task.get(task)
         for c in study.contenders:
             color, marker = ROLE_STYLE[c.role]
             mine = rows[rows["contender"] == c.name]
@@ -77,13 +81,13 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
             ok = mine[mine["status"] == "ok"]
             n_failed = int((mine["status"] == "failed").sum())
             label = f"{c.name} ({c.role})" + (f", {n_failed} failed" if n_failed else "")
-            band = (verdict.get("bands") or {}).get(c.name) if metric == study.metric else None
+            band = ((verdict and verdict.bands) or {}).get(c.name) if metric == study.metric else None
             draw_curve(ax, ok["x"], ok[metric], color=color, marker=marker, label=label, band=band)
         if metric == study.metric:
-            point = (verdict.get("crossover") or {}).get("point")
-            mark_crossover(ax, point, f"crossover ≈ {point:.3g}" if point else "")
-        title = f"{study.name} / {task}" + ("" if axis is study.axis else f" (at {study.axis.name} = "
-                                                                         f"{verdict.get('at', {}).get('x', 0):g})")
+            point = verdict.crossover.point if verdict and verdict.crossover else None
+            mark_crossover(ax, point, f"crossover ≈ {num(point)}" if point else "")
+        at = verdict.at.x if verdict and verdict.at else 0
+        title = f"{study.name} / {task}" + ("" if axis is study.axis else f" (at {study.axis.name} = {plain(at)})")
         _log_axes(ax, title, axis.label, f"{metric} (lower is better)")
     fig.tight_layout()
     return fig
@@ -94,17 +98,17 @@ def _largest_x(rows: pd.DataFrame, task: str) -> tuple[pd.DataFrame, float | Non
     return (mine[mine["x"] == mine["x"].max()], float(mine["x"].max())) if len(mine) else (mine, None)
 
 
-def tuning_figure(study: Study, rows: pd.DataFrame, verdicts: list[dict]) -> Figure | None:
+def tuning_figure(study: Study, rows: pd.DataFrame, verdicts: list[Verdict]) -> Figure | None:
     """Each contender's tuning curve at the largest main-axis value: the mean validation value of the
     main metric (over ok seeds) against the first tuned option, the selected point ringed; one panel
     per task. ``rows``: the main sweep's rows of every grid point. ``None`` when nothing was tuned."""
-    tuned_tasks = [v["task"] for v in verdicts if v.get("tuned")]
+    tuned_tasks = [v.task for v in verdicts if v.tuned]
     if not tuned_tasks or "tuned" not in rows:
         return None
     fig, axes = plt.subplots(1, len(tuned_tasks), figsize=(5.2 * len(tuned_tasks), 3.8), squeeze=False)
     for ax, task in zip(axes[0], tuned_tasks, strict=True):
         at, x = _largest_x(rows, task)
-        verdict = next(v for v in verdicts if v["task"] == task)
+        verdict = next(v for v in verdicts if v.task == task)
         option = None
         for c in study.contenders:
             mine = at[(at["contender"] == c.name) & (at["status"] == "ok")]
@@ -117,11 +121,11 @@ def tuning_figure(study: Study, rows: pd.DataFrame, verdicts: list[dict]) -> Fig
             curve = pd.Series(val, index=values).groupby(level=0).mean().sort_index()
             color, marker = ROLE_STYLE[c.role]
             ax.plot(curve.index, curve.to_numpy(), color=color, marker=marker, label=c.name)
-            chosen = next((p for p in (verdict["selected"].get(c.name) or []) if p["x"] == x), None)
-            if chosen and option in chosen["values"] and chosen["values"][option] in curve.index:
-                ax.scatter([chosen["values"][option]], [curve[chosen["values"][option]]], s=160,
+            chosen = next((p for p in (verdict.selected.get(c.name) or ()) if p.x == x), None)
+            if chosen and option in chosen.values and chosen.values[option] in curve.index:
+                ax.scatter([chosen.values[option]], [curve[chosen.values[option]]], s=160,
                            facecolors="none", edgecolors=color, linewidths=2)
-        ax.set_title(f"{study.name} / {task}: tuning at {study.axis.name} = {x:g}")
+        ax.set_title(f"{study.name} / {task}: tuning at {study.axis.name} = {plain(x)}")
         ax.set_xlabel(f"{option or 'tuned option'} (ringed: selected)")
         ax.set_ylabel(f"validation {study.metric} (mean over seeds)")
         ax.set_xscale("log")
@@ -148,7 +152,7 @@ def training_figure(study: Study, rows: pd.DataFrame) -> Figure | None:
                 steps = np.maximum(np.asarray(curve["steps"], float), 1.0)
                 ax.plot(steps, curve["validation"], color=color, alpha=0.7, label=c.name if i == 0 else None)
                 ax.plot(steps, curve["train"], color=color, alpha=0.4, linestyle="--")
-        ax.set_title(f"{study.name} / {task}: training at {study.axis.name} = {x:g}")
+        ax.set_title(f"{study.name} / {task}: training at {study.axis.name} = {plain(x)}")
         _log_axes(ax, ax.get_title(), "optimiser step", "loss (solid: validation; dashed: training)")
     fig.tight_layout()
     return fig

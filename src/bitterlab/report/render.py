@@ -2,6 +2,9 @@
 JSON verdict per study, and a geometry page with its animation. Viewing it needs no network.
 
 It renders what :mod:`bitterlab.report.collect` gathered (verdicts, tables); it computes nothing.
+The templates receive the verdicts as :class:`bitterlab.analysis.results.Verdict` objects (Jinja
+reads ``v.words`` and ``p["values"]`` by attribute as well as by key); the JSON file of a study is
+their ``to_json()``.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 import bitterlab
 from bitterlab.report.collect import GeometryInputs, StudyEntry
 from bitterlab.report.figures import results_table, study_figure, training_figure, tuning_figure
+from bitterlab.report.numbers import cell
 from bitterlab.report.tables import scoreboard
 from bitterlab.study import Study
 
 _ENV = Environment(loader=PackageLoader("bitterlab", "report/templates"), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-_ENV.filters["num"] = lambda v, spec="%.4g": "—" if v is None or v != v else spec % v
+_ENV.filters["num"] = cell
 
 
 def command_for(study: Study, budget: str) -> str:
@@ -46,7 +50,7 @@ def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs 
         if e.secondary is not None and study.secondary is not None:
             side_figure = f"{study.name}-{study.secondary.name}.png"
             fig = study_figure(study, e.secondary, axis=study.secondary,
-                               verdicts=[v["secondary"] for v in e.verdicts if v["secondary"]])
+                               verdicts=[v.secondary for v in e.verdicts if v.secondary])
             fig.savefig(out / side_figure, dpi=110)
             plt.close(fig)
         extra = {}
@@ -69,7 +73,7 @@ def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs 
                     budget=e.budget, grid=spec.grid, options=", ".join(f"{k} {v}" for k, v in spec.options.items()) or
                     "no training options", seeds=sorted(int(s) for s in e.rows["seed"].unique()))
         (out / f"{study.name}.html").write_text(_ENV.get_template("study.html").render(**common, **page))
-        (out / f"{study.name}.json").write_text(json.dumps(e.verdicts, indent=2))
+        (out / f"{study.name}.json").write_text(json.dumps([v.to_json() for v in e.verdicts], indent=2))
     board = scoreboard([(e.study, e.verdicts) for e in entries])
     rows = [{**r, "html": f"{r['study']}.html"} for r in board.to_dict("records")]
     columns = list(board.columns)

@@ -3,11 +3,13 @@ the report renders them. They format what analysis computed; they compute nothin
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
 
 import pandas as pd
 
 from bitterlab.analysis.evidence import GRADES
+from bitterlab.analysis.results import Crossover, ExchangeRate, Verdict
+from bitterlab.report.numbers import num, plain, prob
 from bitterlab.study import Study
 
 OUTCOME_WORDS = {"cross_within": "cross inside the range", "cross_beyond": "cross beyond it (extrapolated)",
@@ -15,51 +17,52 @@ OUTCOME_WORDS = {"cross_within": "cross inside the range", "cross_beyond": "cros
 
 
 def _num(v: float | None) -> str:
-    return "—" if v is None else f"{v:.3g}"
+    return num(v, "—")
 
 
-def exchange_text(ex: dict | None) -> str:
+def exchange_text(ex: ExchangeRate | None) -> str:
     """'4.2x [2.1, 9.8]' (90% interval), '≤ 0.01x' at the search floor, or 'never' (undefined)."""
     if ex is None:
         return "never reached"
-    high = "∞" if ex.get("high") is None or ex["high"] == float("inf") else _num(ex["high"])
-    value = f"≤ {_num(ex['value'])}x" if ex.get("at_search_floor") else f"{_num(ex['value'])}x"
-    label = " (extrapolated)" if ex.get("extrapolated") else ""
-    return f"{value} [{_num(ex.get('low'))}, {high}]{label}"
+    high = "∞" if ex.high is None or ex.high == float("inf") else _num(ex.high)
+    value = f"≤ {_num(ex.value)}x" if ex.at_search_floor else f"{_num(ex.value)}x"
+    label = " (extrapolated)" if ex.extrapolated else ""
+    return f"{value} [{_num(ex.low)}, {high}]{label}"
 
 
-def crossover_text(cross: dict | None) -> str:
-    if not cross or cross.get("p_within") is None:
+def crossover_text(cross: Crossover | None) -> str:
+    if not cross or cross.p_within is None:
         return "—"
-    text = f"inside: {cross['p_within']:.2f}; within 10x beyond: {cross['p_beyond_10x']:.2f}"
-    if cross.get("point") is not None:
-        text += f"; at ≈ {cross['point']:.3g}"
-    if cross["p_within"] >= 0.5 and cross.get("measured_sign_change") is False:
+    text = f"inside: {prob(cross.p_within)}; within 10x beyond: {prob(cross.p_beyond_10x)}"
+    if cross.point is not None:
+        text += f"; at ≈ {num(cross.point)}"
+    if cross.p_within >= 0.5 and cross.measured_sign_change is False:
         text += " (fitted only: no measured sign change)"
     return text
 
 
-def winner_text(v: dict[str, Any]) -> str:
-    if not v["per_scale"]:
+def winner_text(v: Verdict) -> str:
+    if not v.per_scale:
         return "—"
-    last = v["per_scale"][-1]
-    interval = "" if last["low"] is None else f" (difference {last['difference']:.3g}, 90% [{last['low']:.3g}, {last['high']:.3g}])"
-    return f"{last['winner']}{interval}{'' if last['decisive'] else ', not decisive'}"
+    last = v.per_scale[-1]
+    interval = "" if last.low is None else \
+        f" (difference {num(last.difference)}, 90% [{num(last.low)}, {num(last.high)}])"
+    return f"{last.winner}{interval}{'' if last.decisive else ', not decisive'}"
 
 
-def secondary_text(study: Study, side: dict | None) -> str:
+def secondary_text(study: Study, side: Verdict | None) -> str:
     """The secondary sweep in one line: the axis, its range and where, the structured tally and the
     winner at its largest value with the interval."""
-    if not side or not side["per_scale"] or study.secondary is None:
+    if not side or not side.per_scale or study.secondary is None:
         return "—"
-    xs = [s["x"] for s in side["per_scale"]]
+    xs = [s.x for s in side.per_scale]
     structured = next(c.name for c in study.contenders if c.role == "structured")
-    tally = sum(s["winner"] == structured for s in side["per_scale"])
-    return (f"{study.secondary.label} {min(xs):g}–{max(xs):g} at {study.axis.name} = {side['at']['x']:g}: "
-            f"{structured} lower at {tally} of {len(xs)}; at {max(xs):g}: {winner_text(side)}")
+    tally = sum(s.winner == structured for s in side.per_scale)
+    return (f"{study.secondary.label} {plain(min(xs))}–{plain(max(xs))} at {study.axis.name} = {plain(side.at.x)}: "
+            f"{structured} lower at {tally} of {len(xs)}; at {plain(max(xs))}: {winner_text(side)}")
 
 
-def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFrame:
+def scoreboard(entries: list[tuple[Study, list[Verdict]]]) -> pd.DataFrame:
     """One row per (study, task), strongest evidence first: claim, generic vs structured, winner at
     the largest scale with the difference's interval, exchange rate with interval, crossover
     probabilities, outcome, failed trials, the evidence grade with its reasons and the verdict in
@@ -69,25 +72,25 @@ def scoreboard(entries: list[tuple[Study, list[dict[str, Any]]]]) -> pd.DataFram
         generic = next(c.name for c in study.contenders if c.role == "generic")
         structured = next(c.name for c in study.contenders if c.role == "structured")
         for v in verdicts:
-            outcome = v.get("outcome")
+            outcome = v.outcome
             rows.append({
-                "study": study.name, "task": v["task"], "claim": study.claim,
+                "study": study.name, "task": v.task, "claim": study.claim,
                 "generic vs structured": f"{generic} vs {structured}",
                 "winner at largest scale": winner_text(v),
-                "exchange rate": exchange_text(v["exchange_rate"]),
-                "crossover probability": crossover_text(v["crossover"]),
-                "outcome": "—" if not outcome else f"{OUTCOME_WORDS[outcome['name']]} (p = {outcome['probability']:.2f})",
-                "failed": f"{v['failed_trials']} of {v['n_trials']}",
-                "evidence": (v.get("evidence") or {}).get("grade", "—"),
-                "evidence reasons": "; ".join((v.get("evidence") or {}).get("reasons", [])),
-                "secondary axis": secondary_text(study, v.get("secondary")),
-                "verdict": v["words"],
+                "exchange rate": exchange_text(v.exchange_rate),
+                "crossover probability": crossover_text(v.crossover),
+                "outcome": "—" if not outcome else f"{OUTCOME_WORDS[outcome.name]} (p = {prob(outcome.probability)})",
+                "failed": f"{v.failed_trials} of {v.n_trials}",
+                "evidence": v.evidence.grade if v.evidence else "—",
+                "evidence reasons": "; ".join(v.evidence.reasons if v.evidence else ()),
+                "secondary axis": secondary_text(study, v.secondary),
+                "verdict": v.words,
             })
     rank = {g: i for i, g in enumerate(GRADES)}
     rows.sort(key=lambda r: rank.get(r["evidence"], len(GRADES)))  # strongest evidence first (stable)
     return pd.DataFrame(rows)
 
 
-def per_scale_table(v: dict[str, Any]) -> pd.DataFrame:
+def per_scale_table(v: Verdict) -> pd.DataFrame:
     """The paired comparison at each measured scale of one verdict."""
-    return pd.DataFrame(v["per_scale"])
+    return pd.DataFrame([asdict(s) for s in v.per_scale])

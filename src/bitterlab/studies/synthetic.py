@@ -80,12 +80,15 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from bitterlab.geometry import Mixture, MultivariateNormal, Normal, kl, wasserstein
 from bitterlab.study import Axis, Budget, Contender, Study, Task, Trial, TrialOutput, log_grid
+
+if TYPE_CHECKING:
+    from bitterlab.analysis.results import Verdict
 
 TAIL = 0.01  # the tails are the truth's mass below its 1 % and above its 99 % quantile
 GMM_TRUTH = Mixture(components=(Normal(-2.0, 0.5), Normal(0.5, 0.8), Normal(3.0, 0.4)), weights=(0.5, 0.3, 0.2))
@@ -507,23 +510,23 @@ def run(trial: Trial) -> TrialOutput:
                        converged=None if converged[0] is None else all(converged))
 
 
-def plateau_check(verdicts: list[dict], rows, *, contender: str = "synthetic") -> dict[str, dict]:
+def plateau_check(verdicts: list[Verdict], rows, *, contender: str = "synthetic") -> dict[str, dict]:
     """Per duel task: the synthetic curve's fitted floor ``E`` (with its interval, from the verdict's
     fits) against the generator's measured error (mean ± standard error over seeds; the plateau the
     data processing inequality predicts), and the closed-form plateau where there is one."""
     out = {}
     for v in verdicts:
-        task = v["task"]
-        if task.endswith("-chain") or not v.get("fits") or contender not in v["fits"]:
+        task = v.task
+        if task.endswith("-chain") or not v.fits or contender not in v.fits:
             continue
-        floor = v["fits"][contender]["params"].get("E")
+        floor = v.fits[contender].params.get("E")
         gen = rows[(rows["task"] == task) & (rows["contender"] == contender) & (rows["status"] == "ok")]
         per_seed = gen.groupby("seed")["generator_error"].first()
         m = STUDY.task(task).options["generator_samples"]
         closed = plateau(task, m) if task in ("gaussian", "linreg") else None
         out[task] = {"fitted_floor": floor, "generator_error": float(per_seed.mean()),
                      "generator_error_se": float(per_seed.std(ddof=1) / np.sqrt(len(per_seed))) if len(per_seed) > 1
-                     else None, "closed_form": closed, "family": v["fits"][contender]["family"]}
+                     else None, "closed_form": closed, "family": v.fits[contender].family}
     return out
 
 
