@@ -20,24 +20,47 @@ def test_90_percent_intervals_cover_85_to_95_percent():
 NEVER = PairSetting(generic=("pow3", dict(E=0.30, A=5.0, alpha=0.5)), structured=("pow3", dict(E=0.20, A=5.0, alpha=0.5)))
 
 
-@pytest.mark.parametrize("seeds", [3, 5])
-def test_a_never_crossing_pair_is_not_reported_as_crossing_or_as_a_confident_finite_rate(seeds):
+@pytest.mark.slow  # ~20 s per setting on 2 cores: `make test-slow`, run by CI
+@pytest.mark.parametrize("seeds", [3, 5, 10])
+def test_a_never_crossing_pair_is_not_reported_as_crossing_or_as_a_finite_rate(seeds):
     """0.30 + 5x^-½ vs 0.20 + 5x^-½ at six scales over two decades, σ = 0.1 with half of it a seed
     effect: the curves never cross and the exchange rate is infinite (the generic's floor 0.30 is above
     the structured loss 0.25 at 10^4). Small version (12 studies); benchmarks/bench_calibration.py runs
-    60 at 3, 5 and 10 seeds."""
+    60 at 3, 5 and 10 seeds. A point value may be read off a fit; the verdict claims a finite rate only
+    with a bounded interval (``claim == "finite"``), and that must stay rare."""
     got = pair_outcomes(replace(NEVER, seeds=seeds), 12, seed=seeds, n_boot=100)
     assert got["p_cross_ge_half"] <= 1 / 12, got
-    assert got["bounded_rate"] <= 1 / 12, got  # a finite rate may be read off a fit, never with a bounded interval
+    assert got["claimed_finite"] <= 1 / 12, got
     assert got["rate_covered"] >= 11 / 12, got
 
 
-def test_a_non_pow3_pair_that_never_crosses_is_not_reported_as_crossing():
-    """Two mmf4 curves, the generic 4x slower (L_g(4x) = L_s(x)), fitted by pow3 at six scales (the only
-    family eligible there): every study finds a finite rate and none a likely crossing. (The rate itself
-    is biased by the misspecification — ~7 instead of 4 — and its interval covers 4 in only a minority
-    of studies: benchmarks/bench_calibration.py prints the share; docs/statistics.md discusses it.)"""
+def test_an_unbounded_rate_is_claimed_as_at_least_its_lower_end():
+    """The rule, and the words that follow it: an interval unbounded above claims "at least" its lower
+    end (the fitted point value is printed as not claimed), a bounded one the rate itself."""
+    from bitterlab.analysis.results import Bounds, ExchangeRate
+    from bitterlab.analysis.scaling import rate_claim
+    from bitterlab.report.tables import exchange_text
+
+    assert rate_claim(Bounds(low=3.0, high=None)) == "at_least"
+    assert rate_claim(Bounds(low=3.0, high=40.0)) == "finite"
+    assert rate_claim(Bounds(low=None, high=None)) == "point"
+    ex = ExchangeRate(value=12.0, low=3.0, high=None, x=1e4, widened=False, bootstrap=Bounds(low=3.0, high=None),
+                      p_unreachable=0.4, at_search_floor=False, extrapolated=True, extrapolation_supported=None,
+                      measured=None, claim="at_least")
+    assert exchange_text(ex) == "≥ 3x [3, ∞] (extrapolated)"
+    assert "12x" not in exchange_text(ex)
+
+
+@pytest.mark.slow  # ~60 s on 2 cores
+@pytest.mark.parametrize("seeds", [3, 5, 10])
+def test_a_non_pow3_pair_is_not_reported_as_crossing_and_its_measured_rate_is_read(seeds):
+    """Two mmf4 curves, the generic 4x slower (L_g(4x) = L_s(x) at every x), fitted at six scales (only
+    pow3 is eligible there): every study finds a finite rate and none a likely crossing, and the rate
+    read where both were measured (an interpolation) exists. (The extrapolated rate at the largest
+    scale is biased by the misspecification — ~7 instead of 4 — and its interval rarely covers 4:
+    benchmarks/bench_calibration.py prints the shares; docs/statistics.md discusses it.)"""
     pair = PairSetting(generic=("mmf4", dict(E=0.05, A=0.6, s=1200.0, k=0.9)),
-                       structured=("mmf4", dict(E=0.05, A=0.6, s=300.0, k=0.9)), sigma=0.05, seeds=5)
+                       structured=("mmf4", dict(E=0.05, A=0.6, s=300.0, k=0.9)), sigma=0.05, seeds=seeds)
     got = pair_outcomes(pair, 12, seed=7, n_boot=100)
     assert got["finite_rate"] == 1.0 and got["p_cross_ge_half"] <= 1 / 12, got
+    assert got["measured_found"] >= 11 / 12, got

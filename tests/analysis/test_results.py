@@ -26,7 +26,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "verdict.md"
 # the nested shapes docs/verdict.md spells out in its table and in the fits section
 PER_SCALE = {"x", "winner", "difference", "low", "high", "decisive", "n_seeds", "generic_mean", "structured_mean"}
 EXCHANGE = {"value", "x", "low", "high", "p_unreachable", "at_search_floor", "extrapolated", "extrapolation_supported",
-            "bootstrap", "measured", "widened"}
+            "bootstrap", "measured", "widened", "claim"}
 MEASURED = {"x", "value", "low", "high", "widened"}
 CROSSOVER = {"p_within", "p_beyond_10x", "point", "low", "high", "extrapolation_supported", "widened",
              "measured_sign_change"}

@@ -68,11 +68,14 @@ class PairSetting:
 
 def pair_outcomes(setting: PairSetting, studies: int, *, level: float = 0.9, seed: int = 0,
                   n_boot: int = 300) -> dict[str, float]:
-    """Over ``studies`` simulated duels: the share whose fitted curves give a finite exchange rate
-    (``finite_rate``), a finite one with a bounded 90% interval (``bounded_rate``: a finite rate
-    claimed with confidence), one below 100x, P(cross within 10x) ≥ 0.5, and whose exchange-rate
-    interval covers the true rate (an infinite truth: an unbounded interval or no rate). The fits
-    choose their family by held-out scales, as a verdict does."""
+    """Over ``studies`` simulated duels: the share whose fitted curves give a finite point value of the
+    exchange rate (``finite_rate``), the share where the verdict claims a finite rate (``claimed_finite``:
+    ``claim == "finite"``, a bounded 90% interval), one below 100x, P(cross within 10x) ≥ 0.5, and whose
+    exchange-rate interval covers the true rate (an infinite truth: an unbounded interval or no rate);
+    and the rate read where both curves were measured (``measured``, an interpolation): the share of
+    studies that have one (``measured_found``) and, among those, whose interval covers the true rate at
+    its x (``measured_covered``; NaN when none has one). The fits choose their family by held-out
+    scales, as a verdict does."""
     from bitterlab.analysis.curves import FamilyCurves
     from bitterlab.analysis.families import get_family
     from bitterlab.analysis.scaling import compare, exchange_rates
@@ -86,7 +89,9 @@ def pair_outcomes(setting: PairSetting, studies: int, *, level: float = 0.9, see
              for role, (name, params) in (("g", s.generic), ("s", s.structured))}
     true_rate = float(exchange_rates(truth["g"], truth["s"], float(xs.max()))[0])
     reps = replicates(s.seeds, n_boot=n_boot, seed=seed)
-    counts = {"finite_rate": 0, "bounded_rate": 0, "rate_below_100x": 0, "p_cross_ge_half": 0, "rate_covered": 0}
+    counts = {"finite_rate": 0, "claimed_finite": 0, "rate_below_100x": 0, "p_cross_ge_half": 0, "rate_covered": 0,
+              "measured_found": 0}
+    measured_hits = 0
     for _ in range(studies):
         u = rng.normal(0, s.sigma * np.sqrt(s.rho), s.seeds)[cluster]
         fits = {}
@@ -97,7 +102,7 @@ def pair_outcomes(setting: PairSetting, studies: int, *, level: float = 0.9, see
         out = compare(fits["g"], fits["s"], level)
         ex, cr = out.exchange_rate, out.crossover
         counts["finite_rate"] += ex is not None
-        counts["bounded_rate"] += ex is not None and ex.high is not None  # a finite rate with a finite interval
+        counts["claimed_finite"] += ex is not None and ex.claim == "finite"  # a finite rate with a bounded interval
         counts["rate_below_100x"] += ex is not None and ex.value < 100
         counts["p_cross_ge_half"] += cr.p_within + cr.p_beyond_10x >= 0.5
         if np.isfinite(true_rate):
@@ -106,4 +111,11 @@ def pair_outcomes(setting: PairSetting, studies: int, *, level: float = 0.9, see
             counts["rate_covered"] += ex is not None and (low or 0) <= true_rate <= (high or np.inf)
         else:  # an infinite truth is covered by an unbounded interval (or no finite rate at all)
             counts["rate_covered"] += ex is None or ex.high is None
-    return {k: v / studies for k, v in counts.items()}
+        inside = ex.measured if ex is not None else None
+        if inside is not None:
+            counts["measured_found"] += 1
+            truth_there = float(exchange_rates(truth["g"], truth["s"], inside.x)[0])
+            measured_hits += (inside.low or 0) <= truth_there <= (inside.high if inside.high is not None else np.inf)
+    out = {k: v / studies for k, v in counts.items()}
+    out["measured_covered"] = measured_hits / counts["measured_found"] if counts["measured_found"] else float("nan")
+    return out

@@ -205,7 +205,14 @@ class ExchangeRate(Result):
     """k(x) = x'/x at the largest common scale x (docs/verdict.md): the interval (with the calibrated
     extrapolation discrepancy when ``extrapolated``; ``bootstrap`` without it), the share of replicates
     that never get there, whether the value is an upper bound (``at_search_floor``), whether the
-    held-out check supports the extrapolation, and the rate read inside the measured range."""
+    held-out check supports the extrapolation, and the rate read inside the measured range.
+
+    ``claim`` is what the verdict asserts: ``"finite"`` when the interval is bounded above (a finite
+    rate, claimed with its interval), ``"at_least"`` when it is not (at least ``low``; the point value
+    read off the fitted curves is not claimed, since too many resamples never close the gap),
+    ``"point"`` when there is no interval (one seed). On a
+    never-crossing truth a point value is read off the fits in ~15% of simulated studies but a
+    bounded interval in none (docs/statistics.md), so only a bounded rate is called finite."""
 
     value: float
     low: float | None
@@ -218,6 +225,7 @@ class ExchangeRate(Result):
     extrapolated: bool
     extrapolation_supported: bool | None
     measured: MeasuredRate | None
+    claim: str  # "finite" (bounded interval), "at_least" (unbounded above: at least ``low``), "point" (no interval)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -461,6 +461,15 @@ def measured_exchange(generic: ContenderFit, structured: ContenderFit, level: fl
     return None
 
 
+def rate_claim(ends: Bounds) -> str:
+    """What a verdict asserts of an exchange rate with interval ``ends``: ``"finite"`` (bounded above),
+    ``"at_least"`` (unbounded above: at least ``low``, the fitted point value not claimed) or ``"point"``
+    (no interval at all, e.g. one seed: a point estimate only)."""
+    if ends.high is not None:
+        return "finite"
+    return "at_least" if ends.low is not None else "point"
+
+
 def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> Comparison:
     """Exchange rate at the largest common scale and crossover probabilities, with intervals.
 
@@ -482,7 +491,8 @@ def compare(generic: ContenderFit, structured: ContenderFit, level: float) -> Co
                                 bootstrap=bootstrap, p_unreachable=probability(np.isinf(rates), reps),
                                 at_search_floor=bool(rate <= SEARCH_BELOW * (1 + 1e-9)),  # value: an upper bound
                                 extrapolated=extrapolated, extrapolation_supported=generic.selection.supported,
-                                measured=measured_exchange(generic, structured, level) if extrapolated else inside)
+                                measured=measured_exchange(generic, structured, level) if extrapolated else inside,
+                                claim=rate_claim(ends))
     within = first_crossing(generic.reps, structured.reps, low, high)
     beyond = first_crossing(generic.reps, structured.reps, high, BEYOND * high)
     where = np.where(np.isnan(within), beyond, within)

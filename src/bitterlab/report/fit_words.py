@@ -25,7 +25,10 @@ def exchange_words(c: GroupComparison, x: str, y: str) -> str:
     band = f"90% interval {num(ex.low)} to {num(ex.high)}"
     if ex.at_search_floor:
         return f"{g} is ahead of {ref} down to 1/100 of {x}={num(ex.x)} ({where})"
-    if ex.value >= 1:
+    if ex.claim == "at_least":  # unbounded above: at least the lower end, the fitted value not claimed
+        who = (f"{g} needs at least {num(ex.low)}x the {x} of {ref} to match {ref}'s {y} at {x}={num(ex.x)}, perhaps "
+               f"never: the interval is unbounded above (the fitted curves' {num(ex.value)}x is not claimed)")
+    elif ex.value >= 1:
         who = f"{g} needs {num(ex.value)}x the {x} of {ref} to match {ref}'s {y} at {x}={num(ex.x)}"
     else:
         who = (f"{g} is ahead: {ref} needs {num(1 / ex.value)}x the {x} of {g} to match {g}'s {y} at "

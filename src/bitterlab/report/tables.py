@@ -25,6 +25,8 @@ def exchange_text(ex: ExchangeRate | None) -> str:
     if ex is None:
         return "never reached"
     high = "∞" if ex.high is None or ex.high == float("inf") else _num(ex.high)
+    if ex.claim == "at_least":  # unbounded above: at least the lower end, the point value not claimed
+        return f"≥ {_num(ex.low)}x [{_num(ex.low)}, ∞]{' (extrapolated)' if ex.extrapolated else ''}"
     value = f"≤ {_num(ex.value)}x" if ex.at_search_floor else f"{_num(ex.value)}x"
     label = " (extrapolated)" if ex.extrapolated else ""
     return f"{value} [{_num(ex.low)}, {high}]{label}"

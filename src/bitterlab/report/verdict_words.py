@@ -113,11 +113,17 @@ def words(v: Verdict, study: Study, generic: str, structured: str, axis: Axis | 
             label = " — an extrapolation of the generic curve beyond its measured range"
             if ex.extrapolation_supported is False:
                 label += ", which its held-out check does not support"
-        needs = f"at most {num(ex.value)}x (the lower end of the search)" if ex.at_search_floor \
-            else f"{num(ex.value)}x"
-        text += (f"Exchange rate at {num(ex.x)}: {generic} needs {needs} {axis.resource} ({axis.label}) "
-                 f"({_interval(ex, level)}; never reached in {share(ex.p_unreachable)} of resamples) to match "
-                 f"{structured}{label}. ")
+        if ex.claim == "at_least":  # unbounded above: the point value read off the fits is not a claim
+            text += (f"Exchange rate at {num(ex.x)}: {generic} needs at least {num(ex.low)}x {axis.resource} "
+                     f"({axis.label}) to match {structured}, perhaps never: the {_interval(ex, level)} is "
+                     f"unbounded above (never reached in {share(ex.p_unreachable)} of resamples), so the fitted "
+                     f"curves' {num(ex.value)}x is not claimed{label}. ")
+        else:
+            needs = f"at most {num(ex.value)}x (the lower end of the search)" if ex.at_search_floor \
+                else f"{num(ex.value)}x"
+            text += (f"Exchange rate at {num(ex.x)}: {generic} needs {needs} {axis.resource} ({axis.label}) "
+                     f"({_interval(ex, level)}; never reached in {share(ex.p_unreachable)} of resamples) to match "
+                     f"{structured}{label}. ")
         inside = ex.measured
         if ex.extrapolated and inside is not None:
             text += (f"Read where both were measured (an interpolation): at {num(inside.x)}, {generic} needs "
