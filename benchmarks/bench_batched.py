@@ -1,6 +1,6 @@
 """Batched training vs a plain per-trial PyTorch loop, and executor overhead (issue: scale).
 
-1. A ReLU MLP (depth 2, 9 inputs: the seasonal synthetic task's structured contender) for 64 seeds,
+1. A ReLU MLP (depth 2, 9 inputs, about the size of the seasonal study's contenders) for 64 members,
    each on its own data, full batch, a fixed number of AdamW steps (early stopping off), at two
    sizes — width 32 on 256 points and width 64 on 512 points: trials/s of a plain PyTorch AdamW loop
    run once per trial against one call of the shared trainer's batched ``fit`` (64 members, each
