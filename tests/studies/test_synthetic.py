@@ -115,9 +115,6 @@ def test_exchange_rate_closed_form():
             assert expected_error(task, rate * n, m) == pytest.approx(expected_error(task, n), rel=1e-6)
         assert exchange_rate(task, 20, m) < exchange_rate(task, 50, m) < exchange_rate(task, 90, m)
         assert math.isinf(exchange_rate(task, m, m)) and math.isinf(exchange_rate(task, 4 * m, m))
-    d = LINREG_DIM  # linreg: 1/(n_s − d − 1) = 1/(n_r − d − 1) − 1/(M − d − 1)
-    n_s = exchange_rate("linreg", 50, m) * 50
-    assert 1 / (n_s - d - 1) == pytest.approx(1 / (50 - d - 1) - 1 / (m - d - 1))
 
 
 def test_accumulate_chain_stays_under_gerstgrasser_bound_and_replace_grows():
