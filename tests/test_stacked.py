@@ -1,4 +1,4 @@
-"""The stacked MLP forward (baddbmm, no vmap) against each model run alone, and the trainer's check that
+"""The stacked forward (MLPs by baddbmm, convolutional nets by one grouped convolution; no vmap) against each model run alone, and the trainer's check that
 falls back to vmap when a loss does not broadcast over the member dimension."""
 
 from __future__ import annotations
@@ -31,11 +31,44 @@ def test_stacked_forward_equals_each_model_alone(shape):
         torch.testing.assert_close(out[k], m(x[k]), rtol=1e-12, atol=1e-12)
 
 
+def _cnn(head_bias: bool = True) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, bias=False), nn.Tanh(), nn.AvgPool2d(1)),
+                         nn.Flatten(), nn.Sequential(nn.Linear(4 * 1 * 1, 5, bias=head_bias)))
+
+
+@pytest.mark.parametrize("build", [_cnn, lambda: _cnn(False), lambda: nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(2, 2, 1)),
+                                   lambda: nn.Sequential(nn.Flatten(), nn.Linear(2 * 8 * 8, 3))])
+def test_stacked_conv_forward_equals_each_model_alone(build):
+    """Nested blocks, a convolution with stride and no bias, pools, a model that starts with a pool or
+    ends on images, and a flattening MLP: each member's slice is that model's own output."""
+    models, params = _models(3, build)
+    x = torch.randn(3, 4, 2, 8, 8, dtype=torch.float64)  # (K, N, C, H, W)
+    out = stacked_forward(models[0])(params, x)
+    for k, m in enumerate(models):
+        torch.testing.assert_close(out[k], m(x[k]), rtol=1e-12, atol=1e-12)
+
+
+def test_stacked_conv_forward_takes_gradients_of_each_member():
+    models, params = _models(2, _cnn)
+    params = {n: p.clone().requires_grad_(True) for n, p in params.items()}
+    x = torch.randn(2, 4, 2, 8, 8, dtype=torch.float64)
+    stacked_forward(models[0])(params, x).square().sum().backward()
+    for k, m in enumerate(models):
+        m(x[k]).square().sum().backward()
+        for n, p in m.named_parameters():
+            torch.testing.assert_close(params[n].grad[k], p.grad, rtol=1e-10, atol=1e-12)
+
+
 def test_models_it_cannot_stack():
     assert stacked_forward(nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU())) is None
     assert stacked_forward(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))) is None
     assert stacked_forward(nn.Linear(2, 2)) is None
     assert stacked_forward(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))) is None
+    assert stacked_forward(nn.Sequential(nn.Conv2d(2, 2, 3, groups=2))) is None
+    assert stacked_forward(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"))) is None
+    assert stacked_forward(nn.Sequential(nn.Flatten(start_dim=2), nn.Linear(2, 2))) is None
+    assert stacked_forward(nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))) is None
 
 
 def _members(k: int) -> list[Member]:

@@ -53,7 +53,7 @@ def test_the_validation_split_is_carved_from_the_training_images():
 @pytest.mark.slow  # minutes on 2 cores: `make test-slow`, run by CI
 def test_batched_trials_equal_one_by_one_in_float64():
     study = tiny(STUDY, {**TINY, "max_steps": 30, "dtype": "float64"}, seeds=2, secondary={})
-    for contender in ("mlp", "cnn", "mlp-aug"):  # the CNN batched through vmap's convolution rule
+    for contender in ("mlp", "cnn", "mlp-aug"):  # the CNN batched as one grouped convolution (train/stacked.py)
         assert_batched_equals_one_by_one([t for t in expand(study, "quick") if t.task == "centered"
                                           and t.contender == contender and t.x == 100])
 
@@ -65,3 +65,32 @@ def test_a_tiny_tuned_run_selects_a_learning_rate_per_size_and_width(tmp_path):
     (v,) = assert_tuned_verdict(study, tmp_path)
     assert {p.x for p in v.selected["cnn"]} == {40, 80, 160, 320, 640}
     assert v.secondary.tuned is True and {p.x for p in v.secondary.selected["mlp"]} == {1, 2, 4}
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_the_trainer_runs_both_architectures_as_one_stacked_model(arch, monkeypatch):
+    """The study's loss broadcasts over a leading member dimension, so the trainer's check passes and it
+    trains the stack through :func:`bitterlab.train.stacked.stacked_forward` (one grouped convolution
+    for the CNN), not through vmap: the speed the quick budget counts on."""
+    import torch
+
+    import bitterlab.train.trainer as trainer
+    from bitterlab.studies.equivariance import cross_entropy, model_for
+    from bitterlab.train import Member, TrainConfig
+
+    calls, real = [], trainer.stacked_forward
+
+    def counted(model):
+        forward = real(model)
+        return None if forward is None else lambda p, x: calls.append(x.shape) or forward(p, x)
+
+    monkeypatch.setattr(trainer, "stacked_forward", counted)
+    members = []
+    for seed in range(3):
+        g = torch.Generator().manual_seed(seed)
+        x, y = torch.rand(48, 1, 16, 16, generator=g), torch.randint(0, 10, (48,), generator=g)
+        members.append(Member(seed=seed, train=(x[:32], y[:32]), val=(x[32:], y[32:]),
+                              cfg=TrainConfig(lr=1e-3, max_steps=4, eval_every=2, batch_size=16)))
+    trainer.fit(lambda: model_for(arch, {"width": 2}), cross_entropy, members)
+    # the agreement check, 4 steps and the validation checks, each on all 3 members' 16 images
+    assert len(calls) >= 1 + 4 and all(tuple(s[:2]) == (3, 16) for s in calls)

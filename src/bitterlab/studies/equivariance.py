@@ -220,9 +220,11 @@ def scores(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, floa
 
 
 def cross_entropy(forward, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Per-image cross-entropy of the logits, (B,)."""
+    """Per-image cross-entropy of the logits, (B,) — or (K, B) when ``forward`` is a stack of K models
+    (the class dimension moved to where ``cross_entropy`` expects it, so the loss broadcasts and the
+    trainer can use its stacked forward)."""
     x, y = batch
-    return nn.functional.cross_entropy(forward(x), y, reduction="none")
+    return nn.functional.cross_entropy(forward(x).movedim(-1, 1), y, reduction="none")
 
 
 def prepare(trial: Trial) -> tuple[Member, tuple[torch.Tensor, torch.Tensor]]:
@@ -250,7 +252,7 @@ def prepare(trial: Trial) -> tuple[Member, tuple[torch.Tensor, torch.Tensor]]:
 
 def run_batch(trials: list[Trial]) -> list[TrialOutput | Exception]:
     """Trials of one architecture, task and width (any sizes, seeds and learning rates), trained as
-    one batched model by the shared trainer (the CNN's convolutions batched by ``torch.func.vmap``;
+    one batched model by the shared trainer (the CNNs as one grouped convolution per layer, channels-last;
     smaller training sets padded, each member with its own minibatch stream)."""
     preps = [prepare(t) for t in trials]
     c, device = trials[0].config, trials[0].device

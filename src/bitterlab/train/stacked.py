@@ -1,44 +1,111 @@
-"""A stack of K ``nn.Sequential`` MLPs (Linear layers and elementwise activations) evaluated without vmap.
+"""A stack of K ``nn.Sequential`` models — MLPs and small convolutional nets — evaluated without vmap.
 
 Under ``torch.func.vmap`` a batched ``nn.Linear`` runs as a batched matmul followed by a separate
-bias add, each op dispatched through vmap's batching rules. For a plain MLP the stacked forward is
-written directly: on x of shape (K, ..., d_in), layer l computes baddbmm(b_l, h, W_lᵀ) with W_l
-(K, out, in) and b_l (K, out) — the same affine maps, one fused kernel per layer. The trainer uses it
-only after checking, on the first batch, that the loss built on it equals the vmapped loss (a loss
-written for one model may not broadcast over a leading member dimension; then vmap stays).
+bias add, each op dispatched through vmap's batching rules, and a batched ``nn.Conv2d`` as a grouped
+convolution in the default (NCHW) memory layout. For a plain stack of layers the batched forward is
+written directly:
+
+- ``nn.Linear``: on h of shape (K, ..., d_in), baddbmm(b, h, Wᵀ) with W (K, out, in) and b (K, out) —
+  the same affine maps, one fused kernel per layer;
+- ``nn.Conv2d`` (``groups=1``): the K members' channels side by side, h of shape (N, K·C, H, W), and
+  one convolution with ``groups=K`` and the weights (K·out, C, kh, kw) — member k's output channels
+  see only its own input channels, so this is each member's convolution. On the CPU the images and
+  weights are kept channels-last (NHWC), where oneDNN's grouped convolution ran 1.7x faster than
+  vmap's NCHW one on the equivariance CNN (45 members, batch 64, one thread);
+- pooling (``nn.MaxPool2d``, ``nn.AvgPool2d``, ``nn.AdaptiveAvgPool2d``) acts per channel, hence per
+  member, in the same layout; elementwise activations act anywhere;
+- ``nn.Flatten`` (per example, ``start_dim=1``) turns the images back into (K, N, C·H·W) features in
+  each member's own (C, H, W) order.
+
+Nested ``nn.Sequential`` blocks are flattened (their parameters keep their dotted names). The trainer
+uses this forward only after checking, on the first batch, that the loss built on it equals the
+vmapped loss (a loss written for one model may not broadcast over a leading member dimension; then
+vmap stays).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Identity, nn.LeakyReLU, nn.ELU, nn.Softplus)
+POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 
 Forward = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]
 
 
+def _layers(model: nn.Sequential, prefix: str = "") -> list[tuple[str, nn.Module]] | None:
+    """The leaf layers of ``model`` with their dotted names, or ``None`` if one cannot be stacked."""
+    out: list[tuple[str, nn.Module]] = []
+    for name, m in model.named_children():
+        if isinstance(m, nn.Sequential):
+            inner = _layers(m, f"{prefix}{name}.")
+            if inner is None:
+                return None
+            out += inner
+        elif isinstance(m, (nn.Linear, *ELEMENTWISE, *POOLS)) or _plain_flatten(m) or _plain_conv(m):
+            out.append((f"{prefix}{name}", m))
+        else:
+            return None
+    return out
+
+
+def _plain_flatten(m: nn.Module) -> bool:
+    return isinstance(m, nn.Flatten) and m.start_dim == 1 and m.end_dim == -1
+
+
+def _plain_conv(m: nn.Module) -> bool:
+    return isinstance(m, nn.Conv2d) and m.groups == 1 and m.padding_mode == "zeros"
+
+
 def stacked_forward(model: nn.Module) -> Forward | None:
-    """``forward(params, x)`` for stacked ``params`` (name → (K, ...)) and x (K, ..., d_in), or ``None``
-    when ``model`` is not an ``nn.Sequential`` of ``nn.Linear`` and elementwise activations (or has
-    buffers)."""
+    """``forward(params, x)`` for stacked ``params`` (name → (K, ...)) and x (K, ..., d_in) — or
+    (K, N, C, H, W) images when the first layer is a convolution or a pool — or ``None`` when
+    ``model`` is not an ``nn.Sequential`` of the layers above (or has buffers)."""
     if not isinstance(model, nn.Sequential) or any(True for _ in model.buffers()):
         return None
-    layers = list(model.named_children())
-    if not layers or any(not isinstance(m, (nn.Linear, *ELEMENTWISE)) for _, m in layers):
+    layers = _layers(model)
+    if not layers:
         return None
 
     def forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        k, lead = x.shape[0], x.shape[1:-1]
-        h = x.reshape(k, -1, x.shape[-1])
+        k, h = x.shape[0], x
+        lead: tuple[int, ...] | None = None  # the example dimensions while h is in the images' layout
+        nhwc = x.device.type == "cpu"
+        fmt = torch.channels_last if nhwc else torch.contiguous_format
         for name, m in layers:
-            if isinstance(m, nn.Linear):
+            if isinstance(m, (nn.Conv2d, *POOLS)) and lead is None:  # (K, *lead, C, H, W) → (N, K·C, H, W)
+                lead = tuple(h.shape[1:-3])
+                c, hh, ww = h.shape[-3:]
+                n = math.prod(lead)
+                h = h.reshape(k, n, c, hh, ww).transpose(0, 1).reshape(n, k * c, hh, ww).contiguous(memory_format=fmt)
+            if isinstance(m, nn.Conv2d):
                 w, b = params[f"{name}.weight"], params.get(f"{name}.bias")
-                h = torch.bmm(h, w.transpose(1, 2)) if b is None else torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-            else:
+                w = w.reshape(k * w.shape[1], *w.shape[2:]).contiguous(memory_format=fmt)
+                h = F.conv2d(h, w, None if b is None else b.reshape(-1), m.stride, m.padding, m.dilation, groups=k)
+            elif isinstance(m, nn.Flatten):
+                if lead is not None:  # (N, K·C, H, W) → (K, *lead, C·H·W), each member's (C, H, W) order
+                    n = h.shape[0]
+                    h = h.reshape(n, k, -1).transpose(0, 1).reshape(k, *lead, -1)
+                    lead = None
+                else:  # (K, *lead, ...) with one example dimension: flatten the rest
+                    h = h.flatten(start_dim=2)
+            elif isinstance(m, nn.Linear):
+                shape = h.shape[1:-1]
+                w, b = params[f"{name}.weight"], params.get(f"{name}.bias")
+                flat = h.reshape(k, -1, h.shape[-1])
+                flat = torch.bmm(flat, w.transpose(1, 2)) if b is None else torch.baddbmm(b.unsqueeze(1), flat,
+                                                                                           w.transpose(1, 2))
+                h = flat.reshape(k, *shape, flat.shape[-1])
+            else:  # elementwise, or a pool in the images' layout
                 h = m(h)
-        return h.reshape(k, *lead, h.shape[-1])
+        if lead is not None:  # the model ends on images: back to (K, *lead, C, H, W)
+            n, kc, hh, ww = h.shape
+            h = h.reshape(n, k, kc // k, hh, ww).transpose(0, 1).reshape(k, *lead, kc // k, hh, ww)
+        return h
 
     return forward

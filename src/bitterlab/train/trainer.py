@@ -7,7 +7,10 @@ A *member* is one model to train: its seed, its training and validation tensors 
 shapes are trained together as one batched model: their parameters are stacked into one leaf tensor
 per parameter name, (K, ...), updated by :class:`bitterlab.train.adamw.StackedAdamW` (AdamW with each
 member's own learning rate, weight decay and betas), and the loss is evaluated with
-``torch.func.functional_call`` under ``torch.func.vmap``. The summed loss Σ_k L_k separates, so
+``torch.func.functional_call`` under ``torch.func.vmap`` — or, for a plain stack of layers whose loss
+broadcasts over the member dimension (checked on the first batch), by
+:func:`bitterlab.train.stacked.stacked_forward` (baddbmm for MLPs, one grouped convolution per layer
+for small CNNs). The summed loss Σ_k L_k separates, so
 ∂(Σ L)/∂θ_k = ∂L_k/∂θ_k and AdamW acts elementwise: every member follows the updates it would follow
 alone, up to the order of floating-point sums. A member that stops (patience spent, maximum reached,
 loss not finite) is frozen: its loss is masked and its update skipped, and the others train on.
@@ -256,7 +259,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
         return loss(lambda x: direct(params, x), tensors)  # type: ignore[misc]
 
     def batched_loss(params: dict[str, torch.Tensor], *tensors: torch.Tensor) -> torch.Tensor:
-        """vmap over members (or the stacked MLP, once checked); one member is called directly (vmap's
+        """vmap over members (or the stacked forward, once checked); one member is called directly (vmap's
         dispatch costs more than its model)."""
         if next(iter(params.values())).shape[0] == 1:
             return member_loss({n: t[0] for n, t in params.items()}, *(t[0] for t in tensors)).unsqueeze(0)
