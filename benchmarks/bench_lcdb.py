@@ -106,8 +106,8 @@ def _pairs(results: list[dict]) -> dict[str, np.ndarray]:
 
 
 def _p(pairs: dict, sigma: float, sel=slice(None)) -> np.ndarray:
-    return np.array([reversal_probability(d, v, r, s, sigma) for d, v, r, s in
-                     zip(pairs["d"][sel], pairs["v"][sel], pairs["r"][sel], pairs["sign0"][sel], strict=True)])
+    return np.atleast_1d(reversal_probability(pairs["d"][sel], pairs["v"][sel], pairs["r"][sel], pairs["sign0"][sel],
+                                              sigma))
 
 
 def _best_sigma(pairs: dict, sel) -> float:
@@ -122,8 +122,14 @@ def main() -> None:
     start = time.perf_counter()
     paths = sample_datasets(int(os.environ.get("LCDB_DATASETS", 3)))
     items = [(i, *c) for i, c in enumerate(curves(paths))]
+    print(f"LCDB 1.1: fitting {len(items)} curves of {len(paths)} datasets ({JOBS} processes)", flush=True)
+    results = []
     with ProcessPoolExecutor(JOBS, initializer=init_worker) as pool:
-        results = [r for r in pool.map(extrapolate, items, chunksize=2) if r is not None]
+        for i, r in enumerate(pool.map(extrapolate, items, chunksize=2), 1):
+            if r is not None:
+                results.append(r)
+            if i % 200 == 0:  # progress on a long sample (~3 s per curve on 2 cores)
+                print(f"  {i} of {len(items)} curves fitted, {time.perf_counter() - start:.0f} s", flush=True)
     datasets = sorted({r["dataset"] for r in results})
     print(f"LCDB 1.1: {len(results)} test-error curves of {len(datasets)} datasets sampled from "
           f"{len(list(LCDB.glob('er_*.json')))} ({', '.join(datasets)}), fitted up to X/8 and judged at X (8x "

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from bitterlab.analysis import replicates
 from bitterlab.analysis.extrapolate import (conformal_score, conformal_tau, distance, p_reversed, predict,
@@ -51,6 +52,13 @@ def test_reversal_probability():
     # the discrepancy term grows with the distance and pulls the probability toward ½
     assert 0.5 < reversal_probability(-0.1, 0.01, 2.0, +1, sigma=0.5) < 0.8413
     assert reversal_probability(0.3, 0.0, 0.0, +1, sigma=1.0) == 0.0  # inside the range, no spread, same order
+    assert reversal_probability(0.3, 0.0, 0.0, -1, sigma=1.0) == 1.0 and reversal_probability(0.3, 0.01, 1, 0) == 0.5
+    # elementwise over arrays: each entry is the scalar formula
+    d, v, r, s = np.array([-0.1, 0.2, 0.3, 0.0]), np.array([0.01, 0.04, 0.0, 0.02]), np.array([1, 2, 0, 1.0]), np.array([1, -1, 1, 0])
+    got = reversal_probability(d, v, r, s, sigma=0.5)
+    want = [norm.cdf(0.1 / math.sqrt(0.01 + 0.25)), norm.cdf(0.2 / math.sqrt(0.04 + 1.0)), 0.0, 0.5]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert [reversal_probability(*args, sigma=0.5) for args in zip(d, v, r, s)] == pytest.approx(list(got), rel=1e-12)
     # two curves 4x apart in amplitude with the same floor never swap: P(reversed) ≈ 0 at 10x
     a, b = _fit(20.0), _fit(5.0, seed=1)
     (p,) = p_reversed(a, b, [1e5], sigma=0.0, coef=(0.0, 1.0))  # no recalibration

@@ -109,15 +109,16 @@ def fit_platt(p, outcome) -> tuple[float, float]:
     return float(res.x[0]), float(res.x[1])
 
 
-def reversal_probability(d_hat: float, v_boot: float, r: float, sign0: int, sigma: float = SIGMA) -> float:
+def reversal_probability(d_hat, v_boot, r, sign0, sigma: float = SIGMA):
     """Φ(−s₀·d̂ / √(v_boot + (σ r)²)) before recalibration; with no spread at all, 1 if d̂ has the
-    other sign, else 0."""
-    if sign0 == 0:
-        return 0.5
-    sd = math.sqrt(max(v_boot, 0.0) + (sigma * r) ** 2)
-    if sd == 0:
-        return float(np.sign(d_hat) == -sign0)
-    return float(norm.cdf(-sign0 * d_hat / sd))
+    other sign, else 0; 0.5 when the measured order is a tie (s₀ = 0). Elementwise over arrays (a float
+    for scalar arguments)."""
+    d_hat, v_boot, r, sign0 = np.broadcast_arrays(*(np.asarray(a, float) for a in (d_hat, v_boot, r, sign0)))
+    sd = np.sqrt(np.maximum(v_boot, 0.0) + (sigma * r) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(sd > 0, norm.cdf(-sign0 * d_hat / np.where(sd > 0, sd, 1.0)), np.sign(d_hat) == -sign0)
+    p = np.where(sign0 == 0, 0.5, p).astype(float)
+    return float(p) if p.ndim == 0 else p
 
 
 def p_reversed(a: ContenderFit, b: ContenderFit, xs, sigma: float = SIGMA,

@@ -1,5 +1,4 @@
-"""equivariance — "our visionary equivariance vs their constricting inductive bias" (issue 17: "vs their
- desperate data augmentation").
+"""equivariance — "our visionary equivariance vs their desperate data augmentation" (design.md, issue 17).
 
 Data: real handwritten digits (``sklearn.datasets.load_digits``: 1,797 images of 8×8 pixels, 16
 grey levels, bundled with scikit-learn; Alpaydin & Kaynak 1998, UCI) as *source* digits, each
@@ -284,7 +283,7 @@ def conv_macs(channels: int) -> float:
 
 STUDY = Study(
     name="equivariance",
-    claim="Our visionary equivariance vs their constricting inductive bias.",
+    claim="Our visionary equivariance vs their desperate data augmentation.",
     question="Classifying handwritten digits rendered under random distortions at random offsets on a larger canvas "
              "(test digits from held-out source digits), does an MLP's error curve, or that of an MLP trained on "
              "shift-augmented data, approach or cross a small CNN's as training images grow, and where would it "
