@@ -312,7 +312,8 @@ STUDY = Study(
     metrics=("cross_entropy", "error"),
     verdicts=("error",),
     budgets={
-        # quick: 3 seeds (5 did not fit its CPU budget)
+        # quick: 3 seeds. 5 do not fit its 90 s on 2 cores: the trials' CPU time, one batch after another, was
+        # 142 s at 3 seeds and 236 s at 5 (the largest batch, the centred CNN's, 50 and 85 s), 2026-12-02
         "quick": Budget(grid={t: log_grid(100, 3200, 5) for t in ("shifted", "centered")}, seeds=3,
                         options={"width": 4, "batch_size": 64, "max_steps": 600, "eval_every": 20, "patience": 6},
                         tune={c: {"lr": LR_GRID} for c in ("mlp", "cnn", "mlp-aug")},
