@@ -16,7 +16,8 @@ X/8, X its largest size (family chosen by held-out sizes, bootstrap over points)
    that beat it) against ranking by the fitted curves at X.
 3. The constants shipped in ``extrapolate.py`` against the ones this sample gives.
 
-Run: .venv/bin/python benchmarks/bench_lcdb.py   (or `make bench`; LCDB_DATASETS=20 for more)
+Run: .venv/bin/python benchmarks/bench_lcdb.py   (or `make bench`; LCDB_DATASETS=40 for more: ~70 min on 2
+cores; LCDB_FITS=path saves the per-curve fits there, and a later run of the same sample reuses them)
 """
 
 from __future__ import annotations
@@ -88,6 +89,25 @@ def extrapolate(item: tuple[int, str, str, np.ndarray, np.ndarray]) -> dict | No
                 target=float(target), y0=float(y[train][-1]), log_reps=np.log(at), warned=bool(found))
 
 
+def _sample_id(items: list) -> list[str]:
+    return [f"{dataset}/{learner}" for _, dataset, learner, *_ in items]
+
+
+def save_fits(path: Path, items: list, results: list[dict]) -> None:
+    """The per-curve fits as JSON (``LCDB_FITS=path``), so the analysis can be rerun without refitting."""
+    rows = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()} for r in results]
+    path.write_text(json.dumps({"sample": _sample_id(items), "n_boot": N_BOOT, "fits": rows}))
+
+
+def load_fits(path: Path, items: list) -> list[dict] | None:
+    """Saved fits of this very sample (the same curves and bootstrap size), or ``None``."""
+    saved = json.loads(path.read_text())
+    if saved["sample"] != _sample_id(items) or saved["n_boot"] != N_BOOT:
+        print(f"  {path} holds the fits of another sample: refitting")
+        return None
+    return [{**r, "log_reps": np.asarray(r["log_reps"], float)} for r in saved["fits"]]
+
+
 def _pairs(results: list[dict]) -> dict[str, np.ndarray]:
     """Every pair of learners on a dataset with the same fitted range and target."""
     rows = []
@@ -121,16 +141,27 @@ def main() -> None:
         return
     start = time.perf_counter()
     paths = sample_datasets(int(os.environ.get("LCDB_DATASETS", 3)))
+    if len(paths) < 2:
+        raise SystemExit("lcdb: cross-validation by dataset needs at least 2 datasets (LCDB_DATASETS ≥ 2)")
     items = [(i, *c) for i, c in enumerate(curves(paths))]
     print(f"LCDB 1.1: fitting {len(items)} curves of {len(paths)} datasets ({JOBS} processes)", flush=True)
-    results = []
-    with ProcessPoolExecutor(JOBS, initializer=init_worker) as pool:
-        for i, r in enumerate(pool.map(extrapolate, items, chunksize=2), 1):
-            if r is not None:
-                results.append(r)
-            if i % 200 == 0:  # progress on a long sample (~3 s per curve on 2 cores)
-                print(f"  {i} of {len(items)} curves fitted, {time.perf_counter() - start:.0f} s", flush=True)
+    saved = Path(os.environ["LCDB_FITS"]) if os.environ.get("LCDB_FITS") else None
+    results = load_fits(saved, items) if saved and saved.exists() else None
+    if results is not None:
+        print(f"  reusing the {len(results)} fits saved in {saved} (same sample; delete it to refit)")
+    else:
+        results = []
+        with ProcessPoolExecutor(JOBS, initializer=init_worker) as pool:
+            for i, r in enumerate(pool.map(extrapolate, items, chunksize=2), 1):
+                if r is not None:
+                    results.append(r)
+                if i % 200 == 0:  # progress on a long sample (~4 s per curve on 2 cores)
+                    print(f"  {i} of {len(items)} curves fitted, {time.perf_counter() - start:.0f} s", flush=True)
+        if saved:
+            save_fits(saved, items, results)
     datasets = sorted({r["dataset"] for r in results})
+    if len(datasets) < 2:
+        raise SystemExit(f"lcdb: only {len(datasets)} dataset(s) with usable curves; cross-validation needs 2")
     print(f"LCDB 1.1: {len(results)} test-error curves of {len(datasets)} datasets sampled from "
           f"{len(list(LCDB.glob('er_*.json')))} ({', '.join(datasets)}), fitted up to X/8 and judged at X (8x "
           f"extrapolation), in {time.perf_counter() - start:.0f} s")
