@@ -216,7 +216,10 @@ def test_predict_adds_intervals_and_reversal_probabilities(csv):
             assert 0 < p["low"] <= p["value"] <= p["high"]
     (c,) = out["comparisons"]
     assert [p["x"] for p in c["predict"]] == [5000.0, 1e5]
-    assert all(0 <= p["p_reversed"] < 0.1 for p in c["predict"])  # mlp is 4x cnn's amplitude: no reversal
+    inside, beyond = (p["p_reversed"] for p in c["predict"])
+    # mlp is 4x cnn's amplitude: inside the range the recalibrated floor (LCDB: even confident pairs reverse
+    # a few % of the time); beyond it the discrepancy term grows with the distance, and 1e5 is still likelier unswapped
+    assert 0 < inside < 0.05 and inside < beyond < 0.25
     text = _fit(csv, "--seed", "seed", "--predict", "1e5").stdout
     assert "at n=1e+05" in text and "extrapolated" in text and "P(their order differs" in text
     _one_line_error(_fit(csv, "--predict", "-3"), "--predict takes positive")
