@@ -10,8 +10,8 @@
    and the achieved training FLOP/s (6·params·points·steps per model) as a fraction of this
    machine's single-thread float32 matmul FLOP/s (512 × 512).
    The same for the positions study's transformer (under vmap) and the equivariance study's CNN (one
-   grouped, channels-last convolution per layer; measured 2026-12-02 while another process held the
-   other core: 1.9x, against 1.3x for the same members under vmap — a small CNN's convolutions cost
+   grouped, channels-last convolution per layer; measured 2026-12-02: 1.9x while another process held
+   the other core, against 1.3x for the same members under vmap; 1.55x alone on an idle machine — a small CNN's convolutions cost
    per image, so batching saves the dispatch, not the arithmetic).
 2. The Ray executor's overhead per trial against the process executor, on 400 trials that do no
    work (a local Ray instance, started before timing).
@@ -88,6 +88,17 @@ def compare(width: int, points: int, peak: float) -> tuple[float, str]:
                    f"trials/s ({flops / t_batch / peak:.2f}); ratio {ratio:.1f}x")
 
 
+def loop_vs_batched(build, loss, members: list[Member]) -> float:
+    """CPU time of one :func:`bitterlab.train.trainer.fit` call per member over that of one call for all."""
+    start = time.process_time()
+    for m in members:
+        fit(build, loss, [m])
+    t_loop = time.process_time() - start
+    start = time.process_time()
+    fit(build, loss, members)
+    return t_loop / (time.process_time() - start)
+
+
 def transformer_ratio(members: int = 16, steps: int = 40) -> float:
     """The positions study's transformer (learned positions, width 16, depth 2, minibatches of 16
     sequences of 16 tokens): ``members`` seeds trained by one :func:`bitterlab.train.trainer.fit` call
@@ -96,19 +107,13 @@ def transformer_ratio(members: int = 16, steps: int = 40) -> float:
     from functools import partial
 
     from bitterlab.studies.positions import VOCAB, member, split
-    from bitterlab.train.trainer import TrainConfig, fit
+    from bitterlab.train.trainer import TrainConfig
     from bitterlab.train.transformer import Transformer, token_loss
 
     cfg = TrainConfig(lr=3e-3, batch_size=16, max_steps=steps, eval_every=steps, patience=steps)
     ms = [member("copy-back", seed, split(256, 16, seed), cfg) for seed in range(members)]
     build = partial(Transformer, VOCAB, VOCAB, 16, 2, 2, "learned", 32)
-    start = time.process_time()
-    for m in ms:
-        fit(build, token_loss, [m])
-    t_loop = time.process_time() - start
-    start = time.process_time()
-    fit(build, token_loss, ms)
-    return t_loop / (time.process_time() - start)
+    return loop_vs_batched(build, token_loss, ms)
 
 
 def cnn_ratio(steps: int = 40) -> float:
@@ -125,13 +130,7 @@ def cnn_ratio(steps: int = 40) -> float:
     ms = [replace(m, cfg=replace(m.cfg, max_steps=steps, eval_every=steps, patience=steps))
           for m, _ in (prepare(t) for t in trials)]
     build = lambda: model_for("cnn", {"width": 4})  # noqa: E731
-    start = time.process_time()
-    for m in ms:
-        fit(build, cross_entropy, [m])
-    t_loop = time.process_time() - start
-    start = time.process_time()
-    fit(build, cross_entropy, ms)
-    return t_loop / (time.process_time() - start)
+    return loop_vs_batched(build, cross_entropy, ms)
 
 
 def executor_overhead(n: int = 400) -> None:
