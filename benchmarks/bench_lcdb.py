@@ -222,6 +222,12 @@ def main() -> None:
           f"(shipped: τ = {TAU:.3f}, σ = {SIGMA:.2f}, ({PLATT[0]:.3f}, {PLATT[1]:.3f}))"
           + ("  — they differ from the shipped ones" if moved else ""))
     print(f"lcdb benchmark: {time.perf_counter() - start:.0f} s")
+    missed = ([f"cross-validated coverage {covered_cv.mean():.1%} outside 85–95%"]
+              if not 0.85 <= covered_cv.mean() <= 0.95 else [])
+    if brier(p_cv) >= min(brier(base_cv), brier(np.zeros(len(o)))):
+        missed.append(f"p_reversed's Brier {brier(p_cv):.4f} does not beat the base rate and 'no reversal'")
+    if missed:  # issue 19's targets: the benchmark fails where the calibration does
+        raise SystemExit("lcdb: " + "; ".join(missed))
 
 
 if __name__ == "__main__":
