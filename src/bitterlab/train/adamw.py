@@ -23,7 +23,11 @@ import torch
 
 
 class StackedAdamW:
-    """AdamW for ``params`` (name → leaf tensor (K, ...)), hyperparameters per member (length K)."""
+    """AdamW for ``params`` (name → leaf tensor (K, ...)), hyperparameters per member (length K).
+
+    The moments are kept as one (K, P) tensor over all P parameters of a member, so that a step is
+    about fifteen elementwise operations on one tensor whatever the number of parameter tensors (the
+    models batched here are small: per-operation dispatch, not arithmetic, is what an update costs)."""
 
     def __init__(self, params: dict[str, torch.Tensor], *, lr: Sequence[float], weight_decay: Sequence[float],
                  betas: Sequence[tuple[float, float]], eps: float = 1e-8) -> None:
@@ -32,36 +36,39 @@ class StackedAdamW:
         if not (len(lr) == len(weight_decay) == len(betas) == k):
             raise ValueError(f"one learning rate, weight decay and betas per member ({k}) are needed")
         self.params = params
-        as_t = lambda v: torch.tensor(v, dtype=first.dtype, device=first.device)  # noqa: E731
-        self.lr, self.wd = as_t(list(lr)), as_t(list(weight_decay))
+        as_t = lambda v: torch.tensor(v, dtype=first.dtype, device=first.device).unsqueeze(1)  # noqa: E731
+        self.lr, self.wd = as_t(list(lr)), as_t(list(weight_decay))  # (K, 1), broadcast along P
         self.b1, self.b2 = as_t([b[0] for b in betas]), as_t([b[1] for b in betas])
         self.eps = eps
-        self.t = torch.zeros(k, dtype=first.dtype, device=first.device)  # each member's step count
-        self.m = {n: torch.zeros_like(p) for n, p in params.items()}
-        self.v = {n: torch.zeros_like(p) for n, p in params.items()}
+        self.t = torch.zeros(k, 1, dtype=first.dtype, device=first.device)  # each member's step count
+        width = sum(p[0].numel() for p in params.values())
+        self.m = torch.zeros(k, width, dtype=first.dtype, device=first.device)
+        self.v = torch.zeros_like(self.m)
 
-    @staticmethod
-    def _b(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """(K,) broadcast against (K, ...)."""
-        return x.view(-1, *([1] * (like.dim() - 1)))
+    def _flat(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        k = self.m.shape[0]
+        return torch.cat([t.reshape(k, -1) for t in tensors], dim=1)
 
     @torch.no_grad()
     def step(self, live: torch.Tensor) -> None:
         """One update of the members where ``live`` (bool, (K,)) holds; the others are untouched."""
-        self.t += live.to(self.t.dtype)
+        on = live.view(-1, 1)
+        self.t += on.to(self.t.dtype)
         t = self.t.clamp(min=1.0)
         bc1, bc2_sqrt = 1 - self.b1**t, (1 - self.b2**t).sqrt()
-        for n, p in self.params.items():
-            g = p.grad if p.grad is not None else torch.zeros_like(p)
-            on = self._b(live, p)
-            b1, b2 = self._b(self.b1, p).expand_as(p), self._b(self.b2, p)
-            m = torch.where(on, torch.lerp(self.m[n], g, 1 - b1), self.m[n])
-            v = torch.where(on, self.v[n] * b2 + (1 - b2) * g * g, self.v[n])
-            self.m[n], self.v[n] = m, v
-            decayed = p * (1 - self._b(self.lr * self.wd, p))
-            denom = v.sqrt() / self._b(bc2_sqrt, p) + self.eps
-            new = decayed - self._b(self.lr / bc1, p) * m / denom
-            p.copy_(torch.where(on, new, p))
+        ps = list(self.params.values())
+        p = self._flat([q.detach() for q in ps])
+        g = self._flat([q.grad if q.grad is not None else torch.zeros_like(q) for q in ps])
+        m = torch.where(on, torch.lerp(self.m, g, (1 - self.b1).expand_as(g)), self.m)
+        self.v = torch.where(on, self.v * self.b2 + (1 - self.b2) * g * g, self.v)
+        self.m = m
+        decayed = p * (1 - self.lr * self.wd)
+        new = torch.where(on, decayed - (self.lr / bc1) * m / (self.v.sqrt() / bc2_sqrt + self.eps), p)
+        offset = 0
+        for q in ps:
+            n = q[0].numel()
+            q.copy_(new[:, offset: offset + n].view_as(q))
+            offset += n
 
     def zero_grad(self) -> None:
         for p in self.params.values():
@@ -70,6 +77,5 @@ class StackedAdamW:
     def keep(self, rows: torch.Tensor, params: dict[str, torch.Tensor]) -> None:
         """Keep only ``rows`` of the stack; ``params`` are the new (sliced) leaf tensors."""
         self.params = params
-        self.m = {n: t[rows].clone() for n, t in self.m.items()}
-        self.v = {n: t[rows].clone() for n, t in self.v.items()}
+        self.m, self.v = self.m[rows].clone(), self.v[rows].clone()
         self.lr, self.wd, self.b1, self.b2, self.t = (x[rows] for x in (self.lr, self.wd, self.b1, self.b2, self.t))
