@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from bitterlab.engine import InlineExecutor, Store, group_trials, run_group, run_study, run_trial
+from bitterlab.engine.batch import largest_first
 from bitterlab.studies.seasonal import STUDY
 from bitterlab.study import expand
 from bitterlab.train import Diverged, Member, TrainConfig, fit, fit_one, mlp
@@ -60,6 +61,17 @@ def test_trials_group_by_everything_but_the_seed():
     assert len(group_trials(trials, max_size=1)) == len(trials)
     assert len(group_trials(trials, batch=False)) == len(trials)
     assert len(group_trials(expand(toy_study(), "quick"))) == len(trials)  # no run_batch: no groups
+
+
+def test_units_start_largest_first():
+    """The pool's order is Graham's LPT rule on x · trials: here 2 seeds at 3 scales, plus one unit cut
+    to a single trial; equal costs keep their order."""
+    trials = expand(toy_study(batched=True), "quick")
+    units = group_trials(trials) + [[trials[0]]]
+    cost = [u[0].x * len(u) for u in largest_first(units)]
+    assert cost == sorted(cost, reverse=True) and sorted(cost) == sorted(u[0].x * len(u) for u in units)
+    same = [u for u in largest_first(units) if u[0].x == units[0][0].x and len(u) == len(units[0])]
+    assert same == [u for u in units if u[0].x == units[0][0].x and len(u) == len(units[0])]
 
 
 def test_a_batch_that_raises_falls_back_to_one_by_one():

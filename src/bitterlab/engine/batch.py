@@ -39,3 +39,11 @@ def group_trials(trials: Sequence[Trial], *, batch: bool = True, max_size: int =
             order.append(groups[key][-1])
         groups[key][-1].append(t)
     return order
+
+
+def largest_first(units: list[list[Trial]]) -> list[list[Trial]]:
+    """Units in decreasing order of their expected cost, taken as the scale times the number of trials
+    (``x · len(unit)``; ties keep their order): a pool of workers that starts the longest units first
+    ends close to the total work divided by the workers (Graham 1969, the LPT rule, within 4/3 of the
+    best schedule), where starting them last leaves one worker running alone at the end."""
+    return sorted(units, key=lambda unit: -float(unit[0].x) * len(unit))

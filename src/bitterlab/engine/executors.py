@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bitterlab.engine.batch import group_trials
+from bitterlab.engine.batch import group_trials, largest_first
 from bitterlab.engine.result import Result
 from bitterlab.engine.run import base_fields, run_group
 from bitterlab.study import Trial
@@ -111,7 +111,7 @@ class ProcessExecutor:
     batch: bool = True
 
     def map(self, trials: Sequence[Trial]) -> Iterator[Result]:
-        pending, suspects = group_trials(trials, batch=self.batch), []
+        pending, suspects = largest_first(group_trials(trials, batch=self.batch)), []
         attempts = {t.key: 0 for t in trials}
         with tempfile.TemporaryDirectory(prefix="bitterlab-marks-") as marks:
             while pending or suspects:

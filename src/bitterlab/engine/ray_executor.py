@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from bitterlab.engine.batch import group_trials
+from bitterlab.engine.batch import group_trials, largest_first
 from bitterlab.engine.executors import lost
 from bitterlab.engine.result import Result
 from bitterlab.engine.run import run_group
@@ -83,7 +83,7 @@ class RayExecutor:
             cloudpickle.register_pickle_by_value(sys.modules[name])
         task = ray.remote(num_cpus=1, max_retries=0)(_run_unit)
         attempts = {t.key: 0 for t in trials}
-        running = {task.remote(unit): unit for unit in group_trials(trials, batch=self.batch)}
+        running = {task.remote(unit): unit for unit in largest_first(group_trials(trials, batch=self.batch))}
         try:
             while running:
                 done, _ = ray.wait(list(running), num_returns=1)
