@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lark.exceptions import LarkError
 
 from bitterlab.engine import run_trial
 from bitterlab.studies.grammar import (STUDY, Split, held_out, masked_probability, programs, targets, held_out_programs,
                                        to_postfix, training_excluded)
-from bitterlab.studies.grammar_lang import (INFIX_TOKENS, action_tokens, actions_allowed, allowed_next, evaluate,
-                                            is_valid, linearise, productions, random_program, same_function,
-                                            to_actions, to_prefix)
+from bitterlab.studies.grammar_lang import (INFIX_TOKENS, TERMINAL_CHARS, action_tokens, actions_allowed, allowed_next,
+                                            evaluate, is_valid, linearise, parser, productions, random_program,
+                                            same_function, to_actions, to_prefix)
 from bitterlab.studies.grammar_stdlib import stdlib_programs
 from bitterlab.study import expand
 
@@ -55,6 +56,29 @@ def test_constrained_decoding_only_ever_emits_valid_prefixes(choices):
         ok = allowed_next(text)
         text += ")" if ")" in ok else ("x" if "x" in ok else sorted(ok)[0])
     assert is_valid(text)
+
+
+def _accepts_of_whole_prefix(prefix: str) -> frozenset[str] | str:
+    """The oracle the incremental one replaces: lark lexes and parses the whole prefix, then accepts()."""
+    try:
+        ip = parser().parse_interactive(prefix)
+        ip.exhaust_lexer()
+    except LarkError:
+        return "error"
+    return frozenset(c for name in ip.accepts() for c in (("$",) if name == "$END" else TERMINAL_CHARS[name]))
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="".join(INFIX_TOKENS) + "A#", max_size=14))
+def test_the_incremental_allowed_next_equals_parsing_the_whole_prefix(prefix):
+    """allowed_next feeds one token per character to the cached parser of the shorter prefix and
+    caches accepts() per LALR stack: on any string (valid prefixes, dead ends, foreign characters) it
+    says what lark says after lexing and parsing the whole prefix."""
+    try:
+        got = allowed_next(prefix)
+    except LarkError:
+        got = "error"
+    assert got == _accepts_of_whole_prefix(prefix)
 
 
 def test_the_actions_are_the_grammars_productions():

@@ -62,9 +62,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 import numpy as np
 import torch
@@ -87,6 +86,7 @@ HELD_OUT = 5  # one program in HELD_OUT (by a hash of its text) is a test progra
 N_VAL_MIN, N_VAL_MAX = 16, 50  # validation programs carved from the training ones
 
 
+@lru_cache(maxsize=200_000)
 def to_postfix(program: str) -> str:
     """Postfix (reverse Polish) of an infix program: the reversed prefix of its mirrored AST."""
     prefix = to_prefix(program)
@@ -160,17 +160,17 @@ def examples(sources: list[str], targets: list[str], width: int) -> tuple[torch.
 
 
 def decode(model: Transformer, sources: list[str], allowed, limit: int = MAX_OUT,
-           alphabet: tuple[str, ...] = INFIX_TOKENS) -> tuple[list[str], float, float]:
+           alphabet: tuple[str, ...] = INFIX_TOKENS) -> tuple[list[str], list[list[float]]]:
     """Batched greedy decoding of at most ``limit`` symbols of ``alphabet`` (or the end);
     ``allowed(output_so_far)`` → set of symbols (``"$"`` = end) or None for no constraint. Returns
-    outputs, the mean forbidden mass along the path, seconds taken.
-    The model runs on its device; each step's next-symbol distributions come back to the CPU, where
-    the grammar's masks are applied row by row."""
-    start = time.perf_counter()
+    the outputs and, per source, the forbidden mass at each step of its path (empty without a
+    constraint). The model runs on its device; each step's next-symbol distributions come back to
+    the CPU, where the grammar's masks are applied row by row. Rows are right-padded: the model is
+    causal, so a row's next-symbol distribution does not depend on the others in the batch."""
     device = next(model.parameters()).device
     outs = [""] * len(sources)
+    masses: list[list[float]] = [[] for _ in sources]
     active = list(range(len(sources)))
-    masses: list[float] = []
     own = torch.zeros(len(VOCAB))
     own[[INDEX[c] for c in (*alphabet, END)]] = 1.0
     for _ in range(limit):
@@ -184,7 +184,8 @@ def decode(model: Transformer, sources: list[str], allowed, limit: int = MAX_OUT
             mask = torch.zeros_like(probs)
             for row, i in enumerate(active):
                 mask[row, [INDEX[END if c == "$" else c] for c in allowed(outs[i])]] = 1.0
-            masses += (probs * (1 - mask)).sum(1).tolist()
+            for i, m in zip(active, (probs * (1 - mask)).sum(1).tolist(), strict=True):
+                masses[i].append(m)
             probs = probs * mask
         still = []
         for i, k in zip(active, probs.argmax(1).tolist(), strict=True):
@@ -194,7 +195,7 @@ def decode(model: Transformer, sources: list[str], allowed, limit: int = MAX_OUT
         active = still
         if not active:
             break
-    return outs, float(np.mean(masses)) if masses else 0.0, time.perf_counter() - start
+    return outs, masses
 
 
 def masked_probability(next_probs, valid: set[str], target: str) -> tuple[float, float]:
@@ -276,32 +277,45 @@ def train_models(trials: list[Trial]) -> tuple[dict[tuple, Trained | Diverged], 
     return models, splits
 
 
-def scores(model: Transformer, programs_: list[str], c: dict, *, mass: bool = True) -> dict[str, float]:
-    """Decode ``programs_`` (from postfix) as the trial's contender does and score the outputs.
-    ``masked_mass`` of a freely decoded model (if ``mass``): what masking by the grammar (of the text,
-    or of derivations) would have removed along its own path, on the first ``N_MASS`` programs."""
-    actions = c["output"] == "actions"
-    constraint = allowed_next if c["constrained"] else None
-    unique = list(dict.fromkeys(programs_))  # greedy decoding is a function of the source: decode each once
-    decoded, masked, _ = decode(model, [to_postfix(p) for p in unique], constraint,
-                                MAX_ACTIONS if actions else MAX_OUT, action_tokens() if actions else INFIX_TOKENS)
-    outs = [dict(zip(unique, decoded, strict=True))[p] for p in programs_]
-    if mass and not c["constrained"]:
-        masked = _forbidden_mass(model, programs_[:N_MASS], outs[:N_MASS], actions_allowed if actions else allowed_next)
-    wrong, invalid = score(outs, programs_, actions)
+def scores(c: dict, programs_: list[str], decoded: dict[str, tuple[str, list[float]]],
+           forbidden: dict[str, list[float]] | None = None) -> dict[str, float]:
+    """Score one set of programs from their decoded outputs (``decoded``: program → (output, the
+    forbidden mass at each step of a constrained decoding)). ``masked_mass``: for a constrained
+    contender, the mean over the steps of the set's distinct programs of what the mask removed; for a
+    freely decoded one (``forbidden``: program → masses along its free path), what masking by the
+    grammar would have removed, on the first ``N_MASS`` programs."""
+    outs = [decoded[p][0] for p in programs_]
+    if forbidden is not None:
+        steps = [m for p in programs_[:N_MASS] for m in forbidden[p]]
+    else:
+        steps = [m for p in dict.fromkeys(programs_) for m in decoded[p][1]]
+    wrong, invalid = score(outs, programs_, c["output"] == "actions")
     n = len(programs_)
     # no wall-clock metric: decoding time varies run to run and is in the result's wall_s
-    return {"semantic_error": (wrong + 0.5) / (n + 1), "invalid": invalid / n, "masked_mass": masked}
+    return {"semantic_error": (wrong + 0.5) / (n + 1), "invalid": invalid / n,
+            "masked_mass": float(np.mean(steps)) if steps else 0.0}
 
 
 def evaluate(trial: Trial, fitted: tuple[Trained, int], split: Split) -> TrialOutput:
-    """Decode the seed's test, validation and standard-library programs as the trial's contender does."""
+    """Decode the seed's test, validation and standard-library programs as the trial's contender
+    does (greedy decoding is a function of the source: every distinct program once, in one batch)
+    and score each set."""
     c = trial.config
     r, length = fitted
-    metrics = scores(r.model, split.test, c)
-    validation = scores(r.model, split.val, c)
+    actions = c["output"] == "actions"
     real = list(training_excluded(int(c["depth_programs"])))  # the real programs: none is ever trained on
-    metrics["semantic_error_stdlib"] = scores(r.model, real, c, mass=False)["semantic_error"]
+    unique = list(dict.fromkeys(split.test + split.val + real))
+    outs, masses = decode(r.model, [to_postfix(p) for p in unique], allowed_next if c["constrained"] else None,
+                          MAX_ACTIONS if actions else MAX_OUT, action_tokens() if actions else INFIX_TOKENS)
+    decoded = dict(zip(unique, zip(outs, masses, strict=True), strict=True))
+    forbidden = None
+    if not c["constrained"]:
+        measured = list(dict.fromkeys(split.test[:N_MASS] + split.val[:N_MASS]))
+        forbidden = _forbidden_mass(r.model, measured, [decoded[p][0] for p in measured],
+                                    actions_allowed if actions else allowed_next)
+    metrics = scores(c, split.test, decoded, forbidden)
+    validation = scores(c, split.val, decoded, forbidden)
+    metrics["semantic_error_stdlib"] = scores(c, real, decoded)["semantic_error"]
     return trial_output(r, metrics, validation, forward_flops=forward_flops(r.model, length))
 
 
@@ -353,24 +367,32 @@ def score(outs: list[str], truths: list[str], actions: bool) -> tuple[int, int]:
     return wrong, invalid
 
 
-def _forbidden_mass(model: Transformer, programs_: list[str], outs: list[str], allowed) -> float:
-    """Mean probability the model gave to grammar-forbidden symbols along its own greedy path
-    (``allowed``: :func:`allowed_next` for text, :func:`actions_allowed` for derivations)."""
-    masses = []
+def _forbidden_mass(model: Transformer, programs_: list[str], outs: list[str], allowed) -> dict[str, list[float]]:
+    """Per program, the probability the model gave to grammar-forbidden symbols at each step of its
+    own greedy path (``allowed``: :func:`allowed_next` for text, :func:`actions_allowed` for
+    derivations), up to where the path leaves the language. Every prefix of every path is one row
+    of a single forward pass (right-padded; the model is causal)."""
+    rows_, where = [], []
     for p, out in zip(programs_, outs, strict=True):
         src = to_postfix(p)
-        rows = [f"{src}{SEP}{out[:i]}" for i in range(len(out) + 1)]
-        with torch.no_grad():
-            logits = model(encode(rows))
-        for i, r in enumerate(rows):
-            try:
-                ok = allowed(out[:i])
-            except (LarkError, ValueError):  # the free path already left the language: stop measuring it
-                break
-            probs = torch.softmax(logits[i, len(r) - 1], dim=-1)
-            keep = sum(float(probs[INDEX[END if ch == "$" else ch]]) for ch in ok)
-            masses.append(1.0 - keep)
-    return float(np.mean(masses)) if masses else 0.0
+        for i in range(len(out) + 1):
+            rows_.append(f"{src}{SEP}{out[:i]}")
+            where.append((p, out[:i]))
+    with torch.no_grad():
+        logits = model(encode(rows_).to(next(model.parameters()).device))
+        probs = torch.softmax(logits[torch.arange(len(rows_)), torch.tensor([len(r) for r in rows_]) - 1], dim=-1).cpu()
+    masses: dict[str, list[float]] = {p: [] for p in programs_}
+    stopped: set[str] = set()
+    for row, (p, prefix) in enumerate(where):
+        if p in stopped:
+            continue
+        try:
+            ok = allowed(prefix)
+        except (LarkError, ValueError):  # the free path already left the language: stop measuring it
+            stopped.add(p)
+            continue
+        masses[p].append(1.0 - float(probs[row, [INDEX[END if ch == "$" else ch] for ch in ok]].sum()))
+    return masses
 
 
 LR_QUICK, LR_FULL = (3e-3, 1e-2, 3e-2), (3e-4, 1e-3, 3e-3)
@@ -411,7 +433,7 @@ STUDY = Study(
         "quick": Budget(grid={"postfix-to-infix": log_grid(32, 512, 5)}, seeds=5,
                         options={"width": 16, "depth": 2, "heads": 2, "batch_size": 16, "max_steps": 800,
                                  "eval_every": 20, "patience": 3, "weight_decay": 0.01, "depth_programs": 2},
-                        secondary={"postfix-to-infix": (4, 8, 12, 16)},
+                        secondary={"postfix-to-infix": (8, 16)},
                         tune={c: {"lr": LR_QUICK} for c in ("tokens", "productions", "constrained")}),
         "full": Budget(grid={"postfix-to-infix": log_grid(64, 65536, 8)}, seeds=10,
                        options={"width": 128, "depth": 4, "heads": 4, "batch_size": 128, "max_steps": 30000,

@@ -22,6 +22,7 @@ from functools import cache, lru_cache
 import numpy as np
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import LarkError
+from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 GRAMMAR = r"""
 ?start: sum
@@ -145,19 +146,46 @@ def random_program(rng: np.random.Generator, depth: int = 3) -> str:
     return gen(depth, 0)
 
 
+_TERMINAL_OF = {c: name for name, chars in TERMINAL_CHARS.items() for c in chars}
+
+
+@lru_cache(maxsize=100_000)
+def _parsed(prefix: str) -> InteractiveParser:
+    """Lark's interactive LALR parser after reading ``prefix``. Every character of the language is
+    one token, so the parser after ``prefix`` is the parser after ``prefix[:-1]`` (cached) fed one
+    token: a decoder extending its output one character at a time pays one parser step per
+    character, not a parse of the whole prefix. Raises ``LarkError`` where ``prefix`` cannot be
+    continued to a program."""
+    if not prefix:
+        return parser().parse_interactive("")
+    terminal = _TERMINAL_OF.get(prefix[-1])
+    if terminal is None:  # not a character of the language: lark's lexer says so
+        parser().parse_interactive(prefix).exhaust_lexer()
+        raise AssertionError(f"lark lexed {prefix!r}")  # pragma: no cover - the lexer has raised
+    ip = _parsed(prefix[:-1]).copy(deepcopy_values=False)
+    ip.feed_token(Token(terminal, prefix[-1]))
+    return ip
+
+
+_ACCEPTS: dict[tuple, frozenset[str]] = {}
+
+
 @lru_cache(maxsize=200_000)
 def allowed_next(prefix: str) -> frozenset[str]:
     """The characters that can follow ``prefix`` in some valid program, plus ``"$"`` when ``prefix``
-    is itself complete (lark's interactive LALR parser: ``accepts()`` after feeding the prefix)."""
-    ip = parser().parse_interactive(prefix)
-    ip.exhaust_lexer()
-    out = set()
-    for name in ip.accepts():
-        if name == "$END":
-            out.add("$")
-        else:
-            out.update(TERMINAL_CHARS[name])
-    return frozenset(out)
+    is itself complete (lark's interactive LALR parser: ``accepts()`` after feeding the prefix;
+    what it accepts is a function of the parser's state stack, so it is computed once per stack)."""
+    ip = _parsed(prefix)
+    stack = tuple(ip.parser_state.state_stack)
+    if stack not in _ACCEPTS:
+        out = set()
+        for name in ip.accepts():
+            if name == "$END":
+                out.add("$")
+            else:
+                out.update(TERMINAL_CHARS[name])
+        _ACCEPTS[stack] = frozenset(out)
+    return _ACCEPTS[stack]
 
 
 # ---- the grammar's productions as actions (the structured model's training target) -------------
