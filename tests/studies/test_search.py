@@ -202,3 +202,37 @@ def test_the_ga_mutation_is_deaps_gaussian_mutation_of_every_gene():
         assert abs(step.mean()) < 4 * sigma / np.sqrt(d)
         assert abs(step.std() - sigma) < 4 * sigma / np.sqrt(2 * d)
         assert np.all(step != 0)  # every gene mutated
+
+
+def test_the_ga_crossover_is_deaps_simulated_binary_crossover_on_the_same_draws():
+    """The NumPy SBX against DEAP's ``cxSimulatedBinary``, both fed the same uniforms (DEAP's from
+    Python's ``random``, replayed to ours): the same children to rounding, in place, as individuals."""
+    import array
+    import random
+
+    from deap import tools
+
+    from bitterlab.studies.search import SBX_ETA, _crossover_sbx, _ga_classes
+
+    class Replay:  # a generator that hands out the uniforms Python's random drew
+        def __init__(self, u):
+            self.u = np.asarray(u)
+
+        def random(self, n):
+            assert n == len(self.u)
+            return self.u
+
+    individual, d = _ga_classes(), 64
+    rng = np.random.default_rng(5)
+    x1, x2 = rng.normal(size=d), rng.normal(size=d)
+    random.seed(3)
+    u = [random.random() for _ in range(d)]
+    random.seed(3)
+    theirs = tools.cxSimulatedBinary(individual(array.array("d", x1)), individual(array.array("d", x2)), SBX_ETA)
+    a, b = individual(array.array("d", x1)), individual(array.array("d", x2))
+    ours = _crossover_sbx(a, b, eta=SBX_ETA, rng=Replay(u))
+    assert ours[0] is a and ours[1] is b and isinstance(a, individual)
+    np.testing.assert_allclose(np.asarray(ours[0]), np.asarray(theirs[0]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(ours[1]), np.asarray(theirs[1]), rtol=1e-12, atol=1e-12)
+    assert not np.allclose(np.asarray(a), x1)  # the parents were changed
+    np.testing.assert_allclose(np.asarray(a) + np.asarray(b), x1 + x2, rtol=1e-12)  # SBX keeps the mean
