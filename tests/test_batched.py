@@ -64,14 +64,19 @@ def test_trials_group_by_everything_but_the_seed():
 
 
 def test_units_start_largest_first():
-    """The pool's order is Graham's LPT rule on x · trials: here 2 seeds at 3 scales, plus one unit cut
-    to a single trial; equal costs keep their order."""
+    """The pool's order is Graham's LPT rule on the sum of the trials' scales: here 2 seeds at 3 scales,
+    one unit cut to a single trial and one holding every scale; equal costs keep their order."""
     trials = expand(toy_study(batched=True), "quick")
-    units = group_trials(trials) + [[trials[0]]]
-    cost = [u[0].x * len(u) for u in largest_first(units)]
-    assert cost == sorted(cost, reverse=True) and sorted(cost) == sorted(u[0].x * len(u) for u in units)
-    same = [u for u in largest_first(units) if u[0].x == units[0][0].x and len(u) == len(units[0])]
-    assert same == [u for u in units if u[0].x == units[0][0].x and len(u) == len(units[0])]
+    units = group_trials(trials) + [[trials[0]], list(trials)]
+
+    def cost(u):
+        return sum(t.x for t in u)
+
+    ordered = largest_first(units)
+    assert ordered[0] is units[-1] and sorted(map(id, ordered)) == sorted(map(id, units))
+    assert [cost(u) for u in ordered] == sorted(map(cost, units), reverse=True)
+    ties = [u for u in units if cost(u) == cost(units[0])]
+    assert [u for u in ordered if cost(u) == cost(units[0])] == ties
 
 
 def test_a_batch_that_raises_falls_back_to_one_by_one():

@@ -42,8 +42,9 @@ def group_trials(trials: Sequence[Trial], *, batch: bool = True, max_size: int =
 
 
 def largest_first(units: list[list[Trial]]) -> list[list[Trial]]:
-    """Units in decreasing order of their expected cost, taken as the scale times the number of trials
-    (``x · len(unit)``; ties keep their order): a pool of workers that starts the longest units first
-    ends close to the total work divided by the workers (Graham 1969, the LPT rule, within 4/3 of the
-    best schedule), where starting them last leaves one worker running alone at the end."""
-    return sorted(units, key=lambda unit: -float(unit[0].x) * len(unit))
+    """Units in decreasing order of their expected cost, taken as the sum of their trials' scales
+    (``Σ x``: a unit may hold several scales, as a study's own batch key allows; ties keep their order):
+    a pool of workers that starts the longest units first ends close to the total work divided by the
+    workers (Graham 1969, the LPT rule, within 4/3 of the best schedule), where starting them last leaves
+    one worker running alone at the end."""
+    return sorted(units, key=lambda unit: -sum(float(t.x) for t in unit))
