@@ -69,11 +69,14 @@ def _accepts_of_whole_prefix(prefix: str) -> frozenset[str] | str:
 
 
 @settings(max_examples=300)
-@given(st.text(alphabet="".join(INFIX_TOKENS) + "A#", max_size=14))
-def test_the_incremental_allowed_next_equals_parsing_the_whole_prefix(prefix):
+@given(st.integers(0, 10**6), st.floats(0.0, 1.0), st.text(alphabet="".join(INFIX_TOKENS) + "A#", max_size=6))
+def test_the_incremental_allowed_next_equals_parsing_the_whole_prefix(seed, cut, tail):
     """allowed_next feeds one token per character to the cached parser of the shorter prefix and
-    caches accepts() per LALR stack: on any string (valid prefixes, dead ends, foreign characters) it
-    says what lark says after lexing and parsing the whole prefix."""
+    caches accepts() per LALR stack: on any string (a prefix of a random depth-3 program, deep in its
+    nesting, then any characters: valid continuations, dead ends, foreign characters) it says what
+    lark says after lexing and parsing the whole prefix."""
+    program = random_program(np.random.default_rng(seed), 3)
+    prefix = program[: round(cut * len(program))] + tail
     try:
         got = allowed_next(prefix)
     except LarkError:
