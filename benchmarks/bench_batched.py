@@ -5,8 +5,9 @@
    sizes — width 32 on 256 points and width 64 on 512 points: trials/s of a plain PyTorch AdamW loop
    run once per trial against one call of the shared trainer's batched ``fit`` (64 members, each
    with its own learning rate), both in a process set up as a worker is (one thread, freed memory
-   kept: ``bitterlab.train.worker``), measured in the same run in CPU time of the process (so that
-   other load on the machine does not enter the ratio);
+   kept: ``bitterlab.train.worker``), both warmed up first, measured in the same run in CPU time of
+   the process (so that other load on the machine does not enter the ratio), in three back-to-back
+   rounds (a third of the loop, one batched call) whose median ratio is reported;
    and the achieved training FLOP/s (6·params·points·steps per model) as a fraction of this
    machine's single-thread float32 matmul FLOP/s (512 × 512).
    The same for the positions study's transformer (under vmap) and the equivariance study's CNN (one
@@ -73,16 +74,27 @@ def compare(width: int, points: int, peak: float) -> tuple[float, str]:
         # early stopping off: patience beyond the run, one validation check at the end
         cfg = TrainConfig(lr=LRS[s % len(LRS)], max_steps=STEPS, eval_every=STEPS, patience=10**6)
         members.append(Member(seed=s, train=(x[:points], y[:points]), val=(x[points:], y[points:]), cfg=cfg))
-    start = time.process_time()  # CPU time of this one-thread process: other load does not enter the ratio
-    for m in members:
+    # untimed warm-up of both paths: the first calls pay for the heap's growth and one-time set-up
+    for m in members[:4]:
         plain_loop(m, width)
-    t_loop = time.process_time() - start
-    start = time.process_time()
-    trained = fit(lambda: mlp(FEATURES, width, 2), _mse, members)
-    t_batch = time.process_time() - start
-    assert all(t.steps == STEPS for t in trained)
+    fit(lambda: mlp(FEATURES, width, 2), _mse, members)
+    # three rounds, each a third of the members by the loop (scaled to all 64) and one batched call, measured
+    # back to back; the ratio is the median of the rounds' ratios (this machine's speed drifts by ~10%
+    # between minutes: a ratio of two times taken far apart would carry that drift)
+    rounds = []
+    for r in range(3):
+        chunk = members[r::3]
+        start = time.process_time()  # CPU time of this one-thread process: other load does not enter the ratio
+        for m in chunk:
+            plain_loop(m, width)
+        t_loop = (time.process_time() - start) * len(members) / len(chunk)
+        start = time.process_time()
+        trained = fit(lambda: mlp(FEATURES, width, 2), _mse, members)
+        t_batch = time.process_time() - start
+        assert all(t.steps == STEPS for t in trained)
+        rounds.append((t_loop / t_batch, t_loop, t_batch))
+    ratio, t_loop, t_batch = sorted(rounds)[1]
     flops = SEEDS * training_flops(n_params(mlp(FEATURES, width, 2)), points, STEPS)
-    ratio = t_loop / t_batch
     return ratio, (f"  width {width}, {points} points, {STEPS} steps, {SEEDS} seeds: loop {SEEDS / t_loop:.2f} "
                    f"trials/s ({flops / t_loop / peak:.2f} of the matmul FLOP/s), batched {SEEDS / t_batch:.2f} "
                    f"trials/s ({flops / t_batch / peak:.2f}); ratio {ratio:.1f}x")

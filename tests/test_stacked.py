@@ -101,3 +101,35 @@ def test_batched_training_equals_training_alone_either_way(loss):
         assert t.steps == alone.steps
         for p, q in zip(t.model.parameters(), alone.model.parameters()):
             torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("d_in,d_out", [(3, 1), (9, 4), (4, 9), (5, 5)])
+def test_the_stacked_linear_layer_has_autograds_gradients(d_in, d_out, bias, relu):
+    """The hand-arranged backward (a regression head's outer products as broadcasts, ∂w in the faster
+    orientation) against autograd through baddbmm + relu, and against finite differences
+    (``gradcheck``), and its own derivative (``gradgradcheck``)."""
+    from bitterlab.train.stacked import _Linear
+
+    gen = torch.Generator().manual_seed(d_in * 10 + d_out)
+    x = torch.randn(3, 7, d_in, generator=gen, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, d_out, d_in, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, d_out, generator=gen, dtype=torch.float64, requires_grad=True) if bias else None
+    inputs = (x, w) + ((b,) if bias else ())
+    g = torch.randn(3, 7, d_out, generator=gen, dtype=torch.float64)
+
+    def ours(*a):
+        return _Linear.apply(a[0], a[1], a[2] if bias else None, relu)
+
+    def reference(*a):
+        y = torch.bmm(a[0], a[1].transpose(1, 2)) + (a[2].unsqueeze(1) if bias else 0)
+        return torch.relu(y) if relu else y
+
+    torch.testing.assert_close(ours(*inputs), reference(*inputs), rtol=1e-12, atol=1e-12)
+    got = torch.autograd.grad(ours(*inputs), inputs, g)
+    want = torch.autograd.grad(reference(*inputs), inputs, g)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(ours, inputs)
+    assert torch.autograd.gradgradcheck(ours, inputs)

@@ -39,7 +39,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from bitterlab.study import Curve
-from bitterlab.train.adamw import StackedAdamW
+from bitterlab.train.adamw import StackedAdamW, order
 from bitterlab.train.stacked import stacked_forward
 
 Loss = Callable[[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]], torch.Tensor]
@@ -233,8 +233,8 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
     names = [n for n, _ in base.named_parameters()]
     buffers = {n: b for n, b in base.named_buffers()}
     init = [{n: p.detach() for n, p in m.named_parameters()} for m in models]
-    stack = _Stack(list(range(len(members))), {n: torch.stack([p[n] for p in init]) for n in names},
-                   [m.cfg for m in members])
+    rows = order([(m.cfg.lr, m.cfg.weight_decay, *m.cfg.betas) for m in members])  # equal settings adjacent
+    stack = _Stack(rows, {n: torch.stack([init[i][n] for i in rows]) for n in names}, [members[i].cfg for i in rows])
 
     k_all = len(members)
     n_train = [len(m.train[0]) for m in members]
@@ -318,6 +318,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
     evaluate(list(range(k_all)), 0)
     step = 0
     full_cache: tuple[list[int], list[torch.Tensor], torch.Tensor] | None = None
+    unpadded = False
     while True:
         live_ids = [k for k in stack.members if k not in done]
         if not live_ids:
@@ -329,7 +330,8 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
         if full:  # the same tensors every step while the stack is unchanged
             if full_cache is None or full_cache[0] is not rows:
                 full_cache = (rows, [t[rows] for t, _ in trains], trains[0][1][rows])
-            batch_t, mask = full_cache[1], full_cache[2].clone()
+            batch_t, mask = full_cache[1], full_cache[2]
+            unpadded = len({n_train[k] for k in rows}) == 1  # every row's mask is all ones (no padding)
         else:
             idx = np.zeros((len(rows), b_max), dtype=np.int64)
             mask_np = np.zeros((len(rows), b_max), dtype=np.float32)
@@ -340,15 +342,24 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
             sel = torch.as_tensor(rows, device=device)[:, None]
             batch_t = [t[sel, torch.as_tensor(idx, device=device)] for t, _ in trains]
             mask = torch.as_tensor(mask_np, device=device)
-        stopped = torch.as_tensor([k in done for k in rows], device=device)
-        mask[stopped] = 0.0
+            unpadded = bool(mask_np.all())
+        stopped_rows = [k in done for k in rows]
+        stopped = torch.as_tensor(stopped_rows, device=device) if any(stopped_rows) else None
+        if stopped is not None:
+            mask = mask.clone()
+            mask[stopped] = 0.0
         stack.opt.zero_grad()
         if step == 1:
             use_direct = direct_agrees(stack.leaves, *batch_t)
         per = batched_loss(stack.leaves, *batch_t)
-        losses = per * (~stopped) if per.dim() == 1 else (per * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        if per.dim() == 1:
+            losses = per if stopped is None else per * (~stopped)
+        else:
+            # the mean loss over each row's own examples (the same numbers as the masked mean when unpadded)
+            losses = per.mean(1) if unpadded and stopped is None else (per * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         values = losses.detach().tolist()
         live = []
+        stepped = [False] * len(rows)  # the rows that take this step: not stopped, loss finite
         for r, k in enumerate(rows):
             if k in done:
                 continue
@@ -357,11 +368,15 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
                 train_sum[k] += values[r]
                 train_count[k] += 1
                 live.append(k)
+                stepped[r] = True
             else:
                 done[k] = Diverged(step=step, loss=values[r])
-        finite = torch.isfinite(losses) & ~stopped
-        torch.where(finite, losses, torch.zeros_like(losses)).sum().backward()
-        stack.opt.step(finite)
+        if all(stepped):
+            losses.sum().backward()
+        else:
+            on = torch.as_tensor(stepped, device=device)
+            torch.where(on, losses, torch.zeros_like(losses)).sum().backward()
+        stack.opt.step(stepped)
         due = [k for k in live if step % members[k].cfg.eval_every == 0 or step >= max_steps[k]]
         if due:
             evaluate(due, step)
