@@ -122,3 +122,39 @@ def test_headless_chromium_renders_the_scoreboard(report_dir, tmp_path):
     assert pixels.shape == (1000, 1280)
     assert pixels.std() > 10  # not blank: text and table rules on white
     assert (pixels < 100).mean() > 0.005  # some dark (text) pixels
+
+
+def test_a_short_axis_is_labelled_at_its_measured_values():
+    """Two widths, 8 and 16 (less than a decade): the ticks are the measured values, labelled as the
+    words print numbers; a four-decade axis keeps matplotlib's powers of ten."""
+    import pandas as pd
+
+    from bitterlab.report.figures import study_figure
+    from toy import study
+
+    s = study()
+    def frame(xs):
+        return pd.DataFrame([{"task": s.tasks[0].name, "contender": c.name, "status": "ok", "x": x, "seed": seed,
+                              s.metric: 1.0 / x + 0.01 * seed} for c in s.contenders for x in xs for seed in (0, 1)])
+
+    fig = study_figure(s, frame([8, 16]))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["8", "16"]
+    assert all(t.get_text() == "" for t in ax.get_xticklabels(minor=True))
+    wide = study_figure(s, frame([10, 100, 1000, 10000]))
+    wide.canvas.draw()
+    assert [x for x in wide.axes[0].get_xticks() if 10 <= x <= 10000] == [10, 100, 1000, 10000]
+    assert "8" not in [t.get_text() for t in wide.axes[0].get_xticklabels()]
+
+
+def test_importing_the_figures_leaves_matplotlibs_backend_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; before = matplotlib.get_backend(); import bitterlab.report.render, "
+            "bitterlab.report.fit_figures, bitterlab.geometry.animate; assert matplotlib.get_backend() == before, "
+            "(before, matplotlib.get_backend()); print(before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"MPLBACKEND": "svg",
+                         "PATH": ""}, check=True)
+    assert out.stdout.strip() == "svg"

@@ -6,17 +6,14 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib import animation
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import animation  # noqa: E402
-
-from bitterlab.geometry._support import as_value, is_1d  # noqa: E402
-from bitterlab.geometry._support import name as kind  # noqa: E402
-from bitterlab.geometry.distributions import Discrete  # noqa: E402
-from bitterlab.geometry.geodesics import fisher_rao_geodesic, mixture_geodesic, wasserstein_geodesic  # noqa: E402
+from bitterlab.geometry._support import as_value, is_1d
+from bitterlab.geometry._support import name as kind
+from bitterlab.geometry.distributions import Discrete
+from bitterlab.geometry.geodesics import fisher_rao_geodesic, mixture_geodesic, wasserstein_geodesic
 
 PATHS = {"Fisher–Rao": fisher_rao_geodesic, "Wasserstein (W2)": wasserstein_geodesic, "mixture": mixture_geodesic}
 
@@ -66,7 +63,8 @@ def geodesic_animation(p, q, out: str | Path, *, frames: int = 30, fps: int = 10
     xs = np.linspace(lo, hi, 400)
     ts = np.linspace(0, 1, frames)
     peak = max(_height(paths[n](t), xs) for n in paths for t in ts[:: max(1, frames // 10)])
-    fig, axes = plt.subplots(1, len(paths), figsize=(4.2 * len(paths), 3.4), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(paths), 3.4))  # no pyplot: no backend chosen, nothing to close
+    axes = fig.subplots(1, len(paths), squeeze=False)
     fig.subplots_adjust(top=0.8, bottom=0.15, wspace=0.3)
     counter = fig.suptitle("")
 
@@ -88,7 +86,6 @@ def geodesic_animation(p, q, out: str | Path, *, frames: int = 30, fps: int = 10
     out.parent.mkdir(parents=True, exist_ok=True)
     anim.save(out, writer=writer, dpi=80,
               progress_callback=(lambda i, n: progress(i + 1, n)) if progress else None)
-    plt.close(fig)
     return out
 
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bitterlab.analysis.results import BandPoint, Verdict  # noqa: E402
-from bitterlab.report.numbers import num, plain  # noqa: E402
-from bitterlab.study import Axis, Study  # noqa: E402
+from bitterlab.analysis.results import BandPoint, Verdict
+from bitterlab.report.numbers import num, plain
+from bitterlab.study import Axis, Study
 
 ROLE_STYLE = {"generic": ("tab:red", "o"), "structured": ("tab:blue", "s"), "reference": ("tab:gray", "^")}
 CYCLE = [("tab:red", "o"), ("tab:blue", "s"), ("tab:green", "D"), ("tab:purple", "v"), ("tab:orange", "P"),
@@ -59,6 +56,18 @@ def _log_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.legend(fontsize=8)
 
 
+def label_measured_x(ax: Axes, xs) -> None:
+    """On a log x axis spanning less than two decades, tick and label the measured axis values
+    themselves (matplotlib's log ticks would label such a range "8×10⁰, 9×10⁰, 10¹" and leave 16
+    unlabelled)."""
+    xs = sorted({float(x) for x in xs if x > 0})
+    if len(xs) < 2 or len(xs) > 10 or xs[-1] / xs[0] >= 100:
+        return
+    ax.xaxis.set_major_locator(FixedLocator(xs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: num(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
                  verdicts: list[Verdict] | None = None, axis: Axis | None = None) -> Figure:
     """Log–log curves of ``metric`` vs the main axis (or ``axis``, e.g. the secondary one, whose values
@@ -69,7 +78,8 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
     by_task = {v.task: v for v in verdicts or []}
     metric = metric or study.metric
     tasks = [t.name for t in study.tasks if (df["task"] == t.name).any()]
-    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5.2 * max(len(tasks), 1), 4.0), squeeze=False)
+    fig = Figure(figsize=(5.2 * max(len(tasks), 1), 4.0))
+    axes = fig.subplots(1, max(len(tasks), 1), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=False):
         rows = df[df["task"] == task]
         verdict = by_task.get(task)
@@ -89,6 +99,7 @@ def study_figure(study: Study, df: pd.DataFrame, *, metric: str | None = None,
         at = verdict.at.x if verdict and verdict.at else 0
         title = f"{study.name} / {task}" + ("" if axis is study.axis else f" (at {study.axis.name} = {plain(at)})")
         _log_axes(ax, title, axis.label, f"{metric} (lower is better)")
+        label_measured_x(ax, rows["x"])
     fig.tight_layout()
     return fig
 
@@ -105,7 +116,8 @@ def tuning_figure(study: Study, rows: pd.DataFrame, verdicts: list[Verdict]) -> 
     tuned_tasks = [v.task for v in verdicts if v.tuned]
     if not tuned_tasks or "tuned" not in rows:
         return None
-    fig, axes = plt.subplots(1, len(tuned_tasks), figsize=(5.2 * len(tuned_tasks), 3.8), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(tuned_tasks), 3.8))
+    axes = fig.subplots(1, len(tuned_tasks), squeeze=False)
     for ax, task in zip(axes[0], tuned_tasks, strict=True):
         at, x = _largest_x(rows, task)
         verdict = next(v for v in verdicts if v.task == task)
@@ -143,7 +155,8 @@ def training_figure(study: Study, rows: pd.DataFrame) -> Figure | None:
     if "curve" not in rows or not any(isinstance(c, dict) for c in rows["curve"]):
         return None
     tasks = [t.name for t in study.tasks if any(isinstance(c, dict) for c in rows[rows["task"] == t.name]["curve"])]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 3.8), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(tasks), 3.8))
+    axes = fig.subplots(1, len(tasks), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
         at, x = _largest_x(rows[rows["curve"].map(lambda c: isinstance(c, dict))], task)
         for c in study.contenders:

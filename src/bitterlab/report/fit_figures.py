@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib import colors
+from matplotlib import cm, colormaps, colors
 from matplotlib.figure import Figure
 
 from bitterlab.analysis.results import BandPoint, GroupComparison, TwoAxisSummary
-from bitterlab.report.figures import CYCLE, _log_axes, draw_curve, plt
+from bitterlab.report.figures import CYCLE, _log_axes, draw_curve
 from bitterlab.report.numbers import num, prob
 
 MAX_LEVELS = 6  # D levels drawn as lines; more distinct D values are binned in log space
@@ -29,7 +29,8 @@ def fit_figure(frame: pd.DataFrame, *, x: str, y: str, group: str, bands: Mappin
     """Each group's points, fitted curve (dashed where extrapolated) and band; each comparison's
     crossing as a vertical line whose opacity is its probability (within the range or within 10x
     beyond), drawn only where it falls inside the plotted range."""
-    fig, ax = plt.subplots(figsize=(7.6, 4.4))
+    fig = Figure(figsize=(7.6, 4.4))
+    ax = fig.subplots()
     for (g, rows), (color, marker) in zip(frame.groupby(group, sort=False), CYCLE * 8, strict=False):
         draw_curve(ax, rows[x], rows[y], color=color, marker=marker, label=str(g), band=bands.get(g))
     lo = min(b[0].x for b in bands.values()) if bands else float(frame[x].min())
@@ -66,9 +67,10 @@ def surface_figure(frame: pd.DataFrame, *, n: str, d: str, y: str, group: str,
     """Loss against N, the points coloured by D (log colour scale), and for each D level the fitted
     L(N, D) = E + A/N^α + B/D^β of the group as a line of the level's colour: one panel per group."""
     groups = list(dict.fromkeys(frame[group]))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups) + 1.2, 4.4), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(groups) + 1.2, 4.4))
+    axes = fig.subplots(1, len(groups), squeeze=False)
     norm = colors.LogNorm(vmin=float(frame[d].min()), vmax=float(frame[d].max()))
-    cmap = plt.get_cmap("viridis")
+    cmap = colormaps["viridis"]
     for ax, g in zip(axes[0], groups, strict=True):
         rows = frame[frame[group] == g]
         p = {k: v.value for k, v in fits[g].params.items()}
@@ -81,5 +83,5 @@ def surface_figure(frame: pd.DataFrame, *, n: str, d: str, y: str, group: str,
             ax.plot(grid, curve, color=cmap(norm(dv)), linewidth=1.5, label=f"{d} ≈ {num(dv)}", gid="d-level")
         _log_axes(ax, f"{g}: {y} vs {n}, one fitted line per {d} level", n, f"{y} (lower is better)")
         _outside_legend(ax)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[0].tolist(), label=d, location="left", pad=0.12)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[0].tolist(), label=d, location="left", pad=0.12)
     return fig

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -45,14 +44,12 @@ def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs 
         study = e.study
         fig = study_figure(study, e.rows if e.main is None else e.main, verdicts=e.verdicts)
         fig.savefig(out / f"{study.name}.png", dpi=110)
-        plt.close(fig)
         side_figure = None
         if e.secondary is not None and study.secondary is not None:
             side_figure = f"{study.name}-{study.secondary.name}.png"
             fig = study_figure(study, e.secondary, axis=study.secondary,
                                verdicts=[v.secondary for v in e.verdicts if v.secondary])
             fig.savefig(out / side_figure, dpi=110)
-            plt.close(fig)
         extra = {}
         for kind, make in (("tuning", lambda: tuning_figure(study, e.sweep if e.sweep is not None else e.rows,
                                                              e.verdicts)),
@@ -62,7 +59,6 @@ def write_report(out: Path, entries: list[StudyEntry], geometry: GeometryInputs 
             if fig is not None:
                 extra[f"{kind}_figure"] = f"{study.name}-{kind}.png"
                 fig.savefig(out / extra[f"{kind}_figure"], dpi=110)
-                plt.close(fig)
         spec = study.budgets[e.budget]
         page = dict(study=study, verdicts=e.verdicts, figure=f"{study.name}.png", json=f"{study.name}.json",
                     side_figure=side_figure, secondary_grid=spec.secondary,
