@@ -19,14 +19,19 @@ def _grad(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, k:
     return ((pred.squeeze(-1) - (y if k is None else y[k])) ** 2).sum()
 
 
+def _problem(k: int, seed: int):
+    """K least-squares problems (x, y) and starting points (w0, b0), float64."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(k, 16, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(k, 16, generator=gen, dtype=torch.float64)
+    return x, y, torch.randn(k, 3, generator=gen, dtype=torch.float64), torch.randn(k, 1, generator=gen, dtype=torch.float64)
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.lists(HYPER, min_size=1, max_size=4), st.integers(0, 2**16))
 def test_each_member_follows_torch_adamw(hyper, seed):
-    gen = torch.Generator().manual_seed(seed)
     k = len(hyper)
-    x = torch.randn(k, 16, 3, generator=gen, dtype=torch.float64)
-    y = torch.randn(k, 16, generator=gen, dtype=torch.float64)
-    w0, b0 = torch.randn(k, 3, generator=gen, dtype=torch.float64), torch.randn(k, 1, generator=gen, dtype=torch.float64)
+    x, y, w0, b0 = _problem(k, seed)
     params = {"w": w0.clone().requires_grad_(True), "b": b0.clone().requires_grad_(True)}
     opt = StackedAdamW(params, lr=[h[0] for h in hyper], weight_decay=[h[1] for h in hyper],
                        betas=[(h[2], h[3]) for h in hyper])
@@ -80,11 +85,8 @@ def test_runs_of_shared_settings_and_members_that_stop(spec, grouped, seed):
 
     if grouped:
         spec = [spec[i] for i in order([h for h, _ in spec])]
-    gen = torch.Generator().manual_seed(seed)
     k = len(spec)
-    x = torch.randn(k, 16, 3, generator=gen, dtype=torch.float64)
-    y = torch.randn(k, 16, generator=gen, dtype=torch.float64)
-    w0, b0 = torch.randn(k, 3, generator=gen, dtype=torch.float64), torch.randn(k, 1, generator=gen, dtype=torch.float64)
+    x, y, w0, b0 = _problem(k, seed)
     params = {"w": w0.clone().requires_grad_(True), "b": b0.clone().requires_grad_(True)}
     opt = StackedAdamW(params, lr=[h[0] for h, _ in spec], weight_decay=[h[1] for h, _ in spec],
                        betas=[(h[2], h[3]) for h, _ in spec])

@@ -18,7 +18,7 @@ A member whose ``live`` flag is false is in no call: its parameters and moments 
 are (it has stopped training). In the trainer all live members step together, so a stack of G
 distinct hyperparameter settings costs G kernel calls a step, whatever K. (The kernel is called
 directly rather than through the functional ``torch.optim.adamw.adamw``, whose per-call grouping of
-tensors by device cost ~55 µs a call: a sixth of a small MLP stack's step.)
+tensors by device cost ~55 µs a call: 4 calls took 280 µs against 80 µs direct, 64 members × 1,409 parameters.)
 """
 
 from __future__ import annotations

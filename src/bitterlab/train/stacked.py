@@ -138,7 +138,7 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, relu: bool) -> torch.Tensor:
         # ctx in forward, not a separate setup_context: with one, every apply binds the arguments
-        # through inspect.signature (~0.1 ms a call, a tenth of a small layer's step)
+        # through inspect.signature (measured ~90 µs a call, as much as a small layer's bias-gradient sum)
         if w.shape[1] == 1:
             xt = x.transpose(1, 2)
             y = (torch.bmm(w, xt) if b is None else torch.baddbmm(b.unsqueeze(2), w, xt)).transpose(1, 2)
