@@ -149,12 +149,13 @@ def test_a_short_axis_is_labelled_at_its_measured_values():
 
 
 def test_importing_the_figures_leaves_matplotlibs_backend_alone():
+    import os
     import subprocess
     import sys
 
     code = ("import matplotlib; before = matplotlib.get_backend(); import bitterlab.report.render, "
             "bitterlab.report.fit_figures, bitterlab.geometry.animate; assert matplotlib.get_backend() == before, "
             "(before, matplotlib.get_backend()); print(before)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"MPLBACKEND": "svg",
-                         "PATH": ""}, check=True)
+    env = {**os.environ, "MPLBACKEND": "svg"}  # HOME kept: matplotlib's font cache is found, not rebuilt
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "svg"

@@ -1,5 +1,6 @@
-"""The stacked forward (MLPs by baddbmm, convolutional nets by one grouped convolution; no vmap) against each model run alone, and the trainer's check that
-falls back to vmap when a loss does not broadcast over the member dimension."""
+"""The stacked forward (MLPs by baddbmm, convolutional nets by one grouped convolution, the transformer's
+own; no vmap) against each model run alone, and the trainer's check that falls back to vmap when a loss
+does not broadcast over the member dimension."""
 
 from __future__ import annotations
 
@@ -58,6 +59,51 @@ def test_stacked_conv_forward_takes_gradients_of_each_member():
         m(x[k]).square().sum().backward()
         for n, p in m.named_parameters():
             torch.testing.assert_close(params[n].grad[k], p.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("positions", ["learned", "rope", "none"])
+@pytest.mark.parametrize("offsets", [False, True])
+def test_stacked_transformer_equals_each_model_alone(positions, offsets):
+    """Transformer.stacked: each member's logits and parameter gradients are those of its own model,
+    at the default positions and at given ones (sequences placed at random starts)."""
+    from bitterlab.train.transformer import Transformer
+
+    models, params = _models(3, lambda: Transformer(11, 7, 8, 2, 2, positions, 24))
+    params = {n: p.clone().requires_grad_(True) for n, p in params.items()}
+    gen = torch.Generator().manual_seed(3)
+    tokens = torch.randint(0, 11, (3, 4, 9), generator=gen)
+    where = torch.randint(0, 15, (3, 4, 1), generator=gen) + torch.arange(9) if offsets else None
+    out = stacked_forward(models[0])(params, tokens, *(() if where is None else (where,)))
+    weights = torch.randn(out.shape, generator=gen, dtype=torch.float64)
+    (out * weights).sum().backward()
+    for k, m in enumerate(models):
+        alone = m(tokens[k], None if where is None else where[k])
+        torch.testing.assert_close(out[k], alone, rtol=1e-12, atol=1e-12)
+        (alone * weights[k]).sum().backward()
+        for n, p in m.named_parameters():
+            torch.testing.assert_close(params[n].grad[k], p.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_batched_transformer_training_equals_training_alone():
+    """The trainer takes the transformer's stacked forward (it agrees with vmap on the first batch) and
+    each member ends where it would alone."""
+    from bitterlab.train.transformer import Transformer, token_loss
+
+    def member(seed: int) -> Member:
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randint(0, 6, (30, 8), generator=g)
+        labels = x.flip(1)
+        return Member(seed=seed, train=(x[:20], labels[:20]), val=(x[20:], labels[20:]),
+                      cfg=TrainConfig(lr=3e-3 * (seed + 1), batch_size=8, max_steps=12, eval_every=4, dtype="float64"))
+
+    build = lambda: Transformer(6, 6, 8, 1, 2, "rope", 8)  # noqa: E731
+    members = [member(s) for s in range(3)]
+    together = fit(build, token_loss, members)
+    for m, t in zip(members, together):
+        (alone,) = fit(build, token_loss, [m])
+        assert t.steps == alone.steps
+        for p, q in zip(t.model.parameters(), alone.model.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-11)
 
 
 def test_models_it_cannot_stack():

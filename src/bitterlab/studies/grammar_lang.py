@@ -241,8 +241,10 @@ def action_tokens() -> tuple[str, ...]:
                                                          if name not in _literals() for c in chars)
 
 
+@lru_cache(maxsize=200_000)
 def to_actions(text: str) -> str:
-    """The derivation of a program: ApplyRule and GenToken actions in pre-order (see above)."""
+    """The derivation of a program: ApplyRule and GenToken actions in pre-order (see above); cached,
+    as a training set repeats programs and every seed's and learning rate's member needs them."""
     by_node = {(p.alias or p.origin, p.expansion): p.char for p in productions()}
     origin_of = {p.alias or p.origin: p.origin for p in productions()}
     out: list[str] = []

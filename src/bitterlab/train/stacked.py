@@ -36,7 +36,8 @@ from torch.nn import functional as F
 ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Identity, nn.LeakyReLU, nn.ELU, nn.Softplus)
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 
-Forward = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]
+Forward = Callable[..., torch.Tensor]
+"""``forward(params, *inputs)``: stacked parameters (name → (K, ...)) and inputs with a leading K."""
 
 
 def _layers(model: nn.Sequential, prefix: str = "") -> list[tuple[str, nn.Module]] | None:
@@ -66,7 +67,12 @@ def _plain_conv(m: nn.Module) -> bool:
 def stacked_forward(model: nn.Module) -> Forward | None:
     """``forward(params, x)`` for stacked ``params`` (name → (K, ...)) and x (K, ..., d_in) — or
     (K, N, C, H, W) images when the first layer is a convolution or a pool — or ``None`` when
-    ``model`` is not an ``nn.Sequential`` of the layers above (or has buffers)."""
+    ``model`` is not an ``nn.Sequential`` of the layers above (or has buffers). A model that defines
+    its own ``stacked(params, *inputs)`` (as :class:`bitterlab.train.transformer.Transformer` does)
+    gets that."""
+    own = getattr(model, "stacked", None)
+    if callable(own):
+        return own
     if not isinstance(model, nn.Sequential) or any(True for _ in model.buffers()):
         return None
     layers = _layers(model)
@@ -103,10 +109,7 @@ def stacked_forward(model: nn.Module) -> Forward | None:
                 else:  # (K, *lead, ...) with one example dimension: flatten the rest
                     h = h.flatten(start_dim=2)
             elif isinstance(m, nn.Linear):
-                shape = h.shape[1:-1]
-                w, b = params[f"{name}.weight"], params.get(f"{name}.bias")
-                flat = _Linear.apply(h.reshape(k, -1, h.shape[-1]), w, b, relu)
-                h = flat.reshape(k, *shape, flat.shape[-1])
+                h = stacked_linear(h, params, name, relu=relu)
             else:  # elementwise, or a pool in the images' layout
                 h = m(h)
         if lead is not None:  # the model ends on images: back to (K, *lead, C, H, W)
@@ -115,6 +118,14 @@ def stacked_forward(model: nn.Module) -> Forward | None:
         return h
 
     return forward
+
+
+def stacked_linear(h: torch.Tensor, params: dict[str, torch.Tensor], name: str, *, relu: bool = False) -> torch.Tensor:
+    """The K members' ``nn.Linear`` called ``name`` (weight (K, out, in), bias (K, out) or absent) on h
+    (K, ..., in), followed by a ReLU if ``relu``: (K, ..., out)."""
+    k = h.shape[0]
+    flat = _Linear.apply(h.reshape(k, -1, h.shape[-1]), params[f"{name}.weight"], params.get(f"{name}.bias"), relu)
+    return flat.reshape(*h.shape[:-1], flat.shape[-1])
 
 
 class _Linear(torch.autograd.Function):

@@ -7,10 +7,10 @@ A *member* is one model to train: its seed, its training and validation tensors 
 shapes are trained together as one batched model: their parameters are stacked into one leaf tensor
 per parameter name, (K, ...), updated by :class:`bitterlab.train.adamw.StackedAdamW` (AdamW with each
 member's own learning rate, weight decay and betas), and the loss is evaluated with
-``torch.func.functional_call`` under ``torch.func.vmap`` — or, for a plain stack of layers whose loss
-broadcasts over the member dimension (checked on the first batch), by
+``torch.func.functional_call`` under ``torch.func.vmap`` — or, for a plain stack of layers or a model with its own stacked forward, whose
+loss broadcasts over the member dimension (checked on the first batch), by
 :func:`bitterlab.train.stacked.stacked_forward` (baddbmm for MLPs, one grouped convolution per layer
-for small CNNs). The summed loss Σ_k L_k separates, so
+for small CNNs, :meth:`bitterlab.train.transformer.Transformer.stacked`). The summed loss Σ_k L_k separates, so
 ∂(Σ L)/∂θ_k = ∂L_k/∂θ_k and AdamW acts elementwise: every member follows the updates it would follow
 alone, up to the order of floating-point sums. A member that stops (patience spent, maximum reached,
 loss not finite) is frozen: its loss is masked and its update skipped, and the others train on.
@@ -256,7 +256,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
     use_direct = False
 
     def direct_loss(params, *tensors):
-        return loss(lambda x: direct(params, x), tensors)  # type: ignore[misc]
+        return loss(lambda *a: direct(params, *a), tensors)  # type: ignore[misc]
 
     def batched_loss(params: dict[str, torch.Tensor], *tensors: torch.Tensor) -> torch.Tensor:
         """vmap over members (or the stacked forward, once checked); one member is called directly (vmap's
@@ -266,7 +266,7 @@ def _fit_group(models: list[nn.Module], loss: Loss, members: list[Member], devic
         return direct_loss(params, *tensors) if use_direct else vmapped(params, *tensors)
 
     def direct_agrees(params: dict[str, torch.Tensor], *tensors: torch.Tensor) -> bool:
-        """Does the loss on the stacked MLP equal the vmapped loss on this batch (shape and values)?"""
+        """Does the loss on the stacked model equal the vmapped loss on this batch (shape and values)?"""
         if direct is None or next(iter(params.values())).shape[0] == 1:
             return False
         with torch.no_grad():

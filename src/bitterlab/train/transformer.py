@@ -15,6 +15,9 @@ the given positions (its scores are unchanged by a common offset), NoPE ignores 
   (Kazemnejad et al. 2023).
 
 Pre-norm blocks: x + Attn(LN(x)), x + MLP(LN(x)); causal softmax attention, ReLU MLP of 4·d.
+
+:meth:`Transformer.stacked` evaluates K such models at once from stacked parameters (name → (K, ...)),
+for the shared trainer (:func:`bitterlab.train.stacked.stacked_forward`), without vmap.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+from bitterlab.train.stacked import stacked_linear
 
 POSITIONS = ("learned", "rope", "none")
 IGNORE = -100  # label of a position that is not scored (PyTorch's ``ignore_index`` convention)
@@ -57,13 +63,16 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """softmax(q kᵀ / √d + causal mask) v over (..., n, d) tensors (Vaswani et al. 2017, eq. 1), written
-    out rather than through ``scaled_dot_product_attention``, which has no ``vmap`` batching rule on
-    CPU (it falls back to a loop over the batched models)."""
-    n = q.shape[-2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    future = torch.ones(n, n, dtype=torch.bool, device=q.device).triu(1)
-    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1) @ v
+    """softmax(q kᵀ / √d + M) v over (..., n, d) tensors, M = −∞ above the diagonal (the causal mask;
+    Vaswani et al. 2017, eq. 1). Written out rather than through ``scaled_dot_product_attention``,
+    which has no ``vmap`` batching rule on CPU (it falls back to a loop over the batched models); the
+    scale and the mask enter the one ``baddbmm`` that forms the scores (measured on one CPU thread,
+    480 heads of n = 70, d = 8, forward and backward: 41 ms against 59 ms with a separate division
+    and ``masked_fill``, and 56 ms through ``scaled_dot_product_attention``)."""
+    *lead, n, d = q.shape
+    mask = torch.full((n, n), float("-inf"), dtype=q.dtype, device=q.device).triu(1)
+    scores = torch.baddbmm(mask, q.reshape(-1, n, d), k.reshape(-1, n, d).transpose(1, 2), alpha=1 / math.sqrt(d))
+    return torch.bmm(torch.softmax(scores, dim=-1), v.reshape(-1, n, v.shape[-1])).reshape(*lead, n, v.shape[-1])
 
 
 class Block(nn.Module):
@@ -121,6 +130,55 @@ class Transformer(nn.Module):
         for block in self.blocks:
             h = block(h, positions)
         return self.head(self.ln(h))
+
+    def stacked(self, params: dict[str, torch.Tensor], tokens: torch.Tensor,
+                positions: torch.Tensor | None = None) -> torch.Tensor:
+        """The logits of K models of this architecture, given stacked parameters (name → (K, ...)), on
+        tokens (K, B, n) at positions (K, B, n) (default 0..n−1): (K, B, n, vocab_out), the numbers that
+        :meth:`forward` gives for each member's parameters and inputs. Written for the trainer's
+        batched path instead of vmap: each linear map one ``baddbmm`` over the members
+        (:func:`~bitterlab.train.stacked.stacked_linear`), each embedding one lookup in the members'
+        tables side by side, and attention through ``scaled_dot_product_attention`` (a fused kernel:
+        not available under vmap, measured 1.2–1.3x faster per training step than the vmapped model
+        at the grammar study's quick size, 15 members of width 8 or 16)."""
+        k, b, n = tokens.shape
+        if positions is None and n > self.max_len:
+            raise ValueError(f"sequence of length {n} exceeds max_len {self.max_len}")
+        h = _lookup(params["embed.weight"], tokens)
+        if self.pos is not None:
+            h = h + (params["pos.weight"][:, None, :n] if positions is None else _lookup(params["pos.weight"], positions))
+        d = h.shape[-1]
+        for i, block in enumerate(self.blocks):
+            p = f"blocks.{i}."
+            heads, dh = block.heads, d // block.heads
+            qkv = stacked_linear(_layer_norm(h, params, f"{p}ln1"), params, f"{p}qkv")
+            q, key, v = (t.reshape(k * b, n, heads, dh).transpose(1, 2) for t in qkv.split(d, dim=-1))
+            if block.rope:
+                if positions is None:
+                    cos, sin = rope_angles(n, dh, device=h.device)
+                else:  # (K, B, n) positions -> (K·B, 1, n, dh/2) angles, per head alike
+                    cos, sin = (t.reshape(k * b, 1, n, dh // 2) for t in rope_angles_at(positions, dh))
+                q, key = apply_rope(q, cos, sin), apply_rope(key, cos, sin)
+            att = F.scaled_dot_product_attention(q, key, v, is_causal=True)  # (K·B, heads, n, dh)
+            h = h + stacked_linear(att.transpose(1, 2).reshape(k, b, n, d), params, f"{p}proj")
+            hidden = stacked_linear(_layer_norm(h, params, f"{p}ln2"), params, f"{p}mlp.0", relu=True)
+            h = h + stacked_linear(hidden, params, f"{p}mlp.2")
+        return stacked_linear(_layer_norm(h, params, "ln"), params, "head")
+
+
+def _lookup(tables: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Member k's rows of its own table: tables (K, V, d), index (K, ...) → (K, ..., d), as one
+    embedding lookup in the K tables side by side."""
+    k, v, d = tables.shape
+    offset = (torch.arange(k, device=index.device) * v).view(k, *([1] * (index.dim() - 1)))
+    return F.embedding(index + offset, tables.reshape(k * v, d))
+
+
+def _layer_norm(h: torch.Tensor, params: dict[str, torch.Tensor], name: str, eps: float = 1e-5) -> torch.Tensor:
+    """``nn.LayerNorm`` of each member with its own weight and bias: h (K, ..., d), params (K, d)."""
+    w, b = params[f"{name}.weight"], params[f"{name}.bias"]
+    shape = (w.shape[0],) + (1,) * (h.dim() - 2) + (w.shape[1],)
+    return torch.addcmul(b.view(shape), F.layer_norm(h, h.shape[-1:], eps=eps), w.view(shape))
 
 
 def token_loss(forward, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
