@@ -10,7 +10,7 @@
    rounds (a third of the loop, one batched call) whose median ratio is reported;
    and the achieved training FLOP/s (6·params·points·steps per model) as a fraction of this
    machine's single-thread float32 matmul FLOP/s (512 × 512).
-   The same for the positions study's transformer (under vmap) and the equivariance study's CNN (one
+   The same for the positions study's transformer (its stacked forward, ``Transformer.stacked``) and the equivariance study's CNN (one
    grouped, channels-last convolution per layer; measured 2026-12-02: 1.9x while another process held
    the other core, against 1.3x for the same members under vmap; 1.55x alone on an idle machine — a small CNN's convolutions cost
    per image, so batching saves the dispatch, not the arithmetic).
@@ -114,7 +114,7 @@ def loop_vs_batched(build, loss, members: list[Member]) -> float:
 def transformer_ratio(members: int = 16, steps: int = 40) -> float:
     """The positions study's transformer (learned positions, width 16, depth 2, minibatches of 16
     sequences of 16 tokens): ``members`` seeds trained by one :func:`bitterlab.train.trainer.fit` call
-    (one batched model under vmap) against a loop of one call per seed, ``steps`` steps each; CPU time
+    (one batched model: ``Transformer.stacked``, no vmap) against a loop of one call per seed, ``steps`` steps each; CPU time
     of this process (one thread), so that other load on the machine does not enter the ratio."""
     from functools import partial
 
