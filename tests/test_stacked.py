@@ -115,6 +115,9 @@ def test_models_it_cannot_stack():
     assert stacked_forward(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"))) is None
     assert stacked_forward(nn.Sequential(nn.Flatten(start_dim=2), nn.Linear(2, 2))) is None
     assert stacked_forward(nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))) is None
+    named = nn.Module()
+    named.stacked = nn.Linear(2, 2)  # a submodule called "stacked" is not a stacked forward
+    assert stacked_forward(named) is None
 
 
 def _members(k: int) -> list[Member]:

@@ -71,7 +71,7 @@ def stacked_forward(model: nn.Module) -> Forward | None:
     its own ``stacked(params, *inputs)`` (as :class:`bitterlab.train.transformer.Transformer` does)
     gets that."""
     own = getattr(model, "stacked", None)
-    if callable(own):
+    if callable(own) and not isinstance(own, nn.Module):  # a method, not a submodule that happens to be named so
         return own
     if not isinstance(model, nn.Sequential) or any(True for _ in model.buffers()):
         return None

@@ -151,7 +151,7 @@ class Transformer(nn.Module):
         for i, block in enumerate(self.blocks):
             p = f"blocks.{i}."
             heads, dh = block.heads, d // block.heads
-            qkv = stacked_linear(_layer_norm(h, params, f"{p}ln1"), params, f"{p}qkv")
+            qkv = stacked_linear(_layer_norm(h, params, f"{p}ln1", block.ln1.eps), params, f"{p}qkv")
             q, key, v = (t.reshape(k * b, n, heads, dh).transpose(1, 2) for t in qkv.split(d, dim=-1))
             if block.rope:
                 if positions is None:
@@ -161,9 +161,9 @@ class Transformer(nn.Module):
                 q, key = apply_rope(q, cos, sin), apply_rope(key, cos, sin)
             att = F.scaled_dot_product_attention(q, key, v, is_causal=True)  # (K·B, heads, n, dh)
             h = h + stacked_linear(att.transpose(1, 2).reshape(k, b, n, d), params, f"{p}proj")
-            hidden = stacked_linear(_layer_norm(h, params, f"{p}ln2"), params, f"{p}mlp.0", relu=True)
+            hidden = stacked_linear(_layer_norm(h, params, f"{p}ln2", block.ln2.eps), params, f"{p}mlp.0", relu=True)
             h = h + stacked_linear(hidden, params, f"{p}mlp.2")
-        return stacked_linear(_layer_norm(h, params, "ln"), params, "head")
+        return stacked_linear(_layer_norm(h, params, "ln", self.ln.eps), params, "head")
 
 
 def _lookup(tables: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -174,7 +174,7 @@ def _lookup(tables: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return F.embedding(index + offset, tables.reshape(k * v, d))
 
 
-def _layer_norm(h: torch.Tensor, params: dict[str, torch.Tensor], name: str, eps: float = 1e-5) -> torch.Tensor:
+def _layer_norm(h: torch.Tensor, params: dict[str, torch.Tensor], name: str, eps: float) -> torch.Tensor:
     """``nn.LayerNorm`` of each member with its own weight and bias: h (K, ..., d), params (K, d)."""
     w, b = params[f"{name}.weight"], params[f"{name}.bias"]
     shape = (w.shape[0],) + (1,) * (h.dim() - 2) + (w.shape[1],)
