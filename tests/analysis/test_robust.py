@@ -4,6 +4,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
+from bitterlab.analysis import robust
 from bitterlab.analysis.families import FAMILIES
 from bitterlab.analysis.robust import fit_batch, huber_objective, value_and_grad, varpro_starts
 
@@ -44,21 +45,42 @@ def test_bnsl_is_caballero_eq_1_with_one_break():
 
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_gradient_matches_finite_differences(name):
+    """Three seeds per scale, in shuffled order, unequal weights: value_and_grad computes the curve once
+    per scale and sums the points' ψ(r) per scale, which must equal the sum over points."""
     family = FAMILIES[name]
     rng = np.random.default_rng(0)
-    x = np.geomspace(10, 1e4, 9)
+    x = rng.permutation(np.repeat(np.geomspace(10, 1e4, 9), 3))
     y = np.exp(rng.normal(0, 0.3, len(x))) * x**-0.3
-    theta = varpro_starts(family, x, y, np.ones((1, len(x))), top=1)[:, 0]
-    val, grad = value_and_grad(family, theta, x, np.log(y), np.ones((1, len(x))))
+    w = rng.uniform(0.2, 2.0, (1, len(x)))
+    theta = varpro_starts(family, x, y, w, top=1)[:, 0]
+    val, grad = value_and_grad(family, theta, x, np.log(y), w)
     h = 1e-6
     for j in range(theta.shape[1]):
         up, down = theta.copy(), theta.copy()
         up[0, j] += h
         down[0, j] -= h
-        fd = (huber_objective(family.log_predict(up, x), np.log(y), np.ones((1, len(x)))) -
-              huber_objective(family.log_predict(down, x), np.log(y), np.ones((1, len(x))))) / (2 * h)
+        fd = (huber_objective(family.log_predict(up, x), np.log(y), w) -
+              huber_objective(family.log_predict(down, x), np.log(y), w)) / (2 * h)
         assert grad[0, j] == pytest.approx(fd[0], rel=1e-4, abs=1e-9)
-    assert val[0] == pytest.approx(huber_objective(family.log_predict(theta, x), np.log(y), np.ones((1, len(x))))[0])
+    assert val[0] == pytest.approx(huber_objective(family.log_predict(theta, x), np.log(y), w)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["pow3", "bnsl"])
+def test_blocked_line_search_takes_the_steps_of_one_halving_at_a_time(name, monkeypatch):
+    """With few rows pending, the line search tries the next halvings of each row in one call; the first
+    that passes Armijo is the one the one-at-a-time search takes, so every fit is the same to the bit."""
+    family = FAMILIES[name]
+    rng = np.random.default_rng(3)
+    x = np.repeat(np.geomspace(16, 2**14, 8), 3)
+    y = (0.1 + 3 * x**-0.4) * np.exp(rng.normal(0, 0.1, len(x)))
+    w = rng.gamma(0.5, size=(40, 3))[:, np.tile(np.arange(3), 8)]
+    fits = {}
+    for block in (1, robust.BLOCK):
+        monkeypatch.setattr(robust, "BLOCK", block)
+        fits[block] = fit_batch(family, x, y, w, exhaustive=False, n_polish=2)
+    one, blocked = fits.values()
+    np.testing.assert_array_equal(one.theta, blocked.theta)
+    np.testing.assert_array_equal(one.objective, blocked.objective)
 
 
 def _brute_force(family, x, y):
