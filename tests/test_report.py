@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from bitterlab.cli import app
 from bitterlab.engine import Store
 from bitterlab.engine.result import Result
+from bitterlab.report import collect
 from bitterlab.studies import STUDIES
 from bitterlab.study import expand
 
@@ -41,22 +42,39 @@ class Links(HTMLParser):
         self._in_title = False
 
 
-@pytest.fixture(scope="module")
-def report_dir(tmp_path_factory):
-    """Made-up results for every built-in study (3 seeds; the structured contender 20% better; one
-    failed trial per study), rendered by `bitterlab report`."""
-    tmp = tmp_path_factory.mktemp("report")
-    path = tmp / "r.duckdb"
+def write_made_up(path: Path, studies) -> None:
+    """Made-up quick results (3 seeds; the structured contender 20% better; the first trial failed)."""
     with Store(path) as st:
-        for study in STUDIES.values():
-            trials = expand(study, "quick", seeds=3)
-            for i, t in enumerate(trials):
+        for study in studies:
+            for i, t in enumerate(expand(study, "quick", seeds=3)):
                 loss = (1.0 + 3.0 * t.x ** -0.3) * (0.8 if t.role == "structured" else 1.0) * (1 + 0.01 * t.seed)
                 failed = i == 0
                 st.write(Result(key=t.key, study=t.study, version=t.version, task=t.task, contender=t.contender,
                                 role=t.role, x=t.x, x2=t.x2, seed=t.seed, budget=t.budget, status="failed" if failed else "ok",
                                 reason="diverged: loss is nan at step 3" if failed else "",
                                 metrics={m: loss for m in study.metrics}))
+
+
+def test_analysis_in_worker_processes_equals_one_process(tmp_path):
+    """collect(jobs=2) analyses studies in spawned workers: the verdicts are those of one process."""
+    studies = [STUDIES["grammar"], STUDIES["search"]]
+    write_made_up(tmp_path / "r.duckdb", studies)
+    with Store(tmp_path / "r.duckdb", read_only=True) as st:
+        df = st.frame()
+    one, two = collect(df, studies, jobs=1), collect(df, studies, jobs=2)
+    assert [e.study.name for e in two] == ["grammar", "search"]
+    assert [[v.to_json() for v in e.verdicts] for e in two] == [[v.to_json() for v in e.verdicts] for e in one]
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        collect(df, studies, jobs=0)
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    """Made-up results for every built-in study (3 seeds; the structured contender 20% better; one
+    failed trial per study), rendered by `bitterlab report`."""
+    tmp = tmp_path_factory.mktemp("report")
+    path = tmp / "r.duckdb"
+    write_made_up(path, list(STUDIES.values()))
     out = tmp / "site"
     res = runner.invoke(app, ["report", "--store", str(path), "--out", str(out)])
     assert res.exit_code == 0, res.output

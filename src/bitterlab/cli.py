@@ -230,7 +230,8 @@ def _print_verdicts(verdicts, rows) -> None:
                 print(f"  warning: {w}")
 
 
-def _write_report(store: Path, names: list[str] | None, budget: str | None, out: Path, geometry: bool):
+def _write_report(store: Path, names: list[str] | None, budget: str | None, out: Path, geometry: bool,
+                  jobs: int = 2):
     """Analyse the store's results for ``names`` (default: every study with results), write the report;
     return the analysed entries and index.html's path (one analysis, shared by ``report`` and ``demo``)."""
     from bitterlab.report import collect, geometry_inputs, write_report
@@ -251,7 +252,7 @@ def _write_report(store: Path, names: list[str] | None, budget: str | None, out:
         raise fail(f"--out {out} is a file: name a folder for the report")
     try:
         with console.status("analysing results"):
-            entries = collect(df, chosen, budget)
+            entries = collect(df, chosen, budget, jobs=jobs)
     except LookupError as exc:
         raise fail(exc.args[0]) from None
     geo = None
@@ -272,13 +273,14 @@ def report(
     budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
     geometry: Annotated[bool, typer.Option("--geometry/--no-geometry", help="Include the geometry page (regimes "
                                            "table, geodesic animation; ~15 s).")] = True,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for the analysis (one study each at a time).")] = 2,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """Write the static report: index.html (scoreboard), index.md, a page, PNG and JSON per study, geometry.html.
 
     Example: bitterlab report --out bitterlab-report
     """
-    _, index = _write_report(store, studies, budget, out, geometry)
+    _, index = _write_report(store, studies, budget, out, geometry, jobs)
     print(f"report written to {index.resolve()}")
 
 
@@ -329,7 +331,7 @@ def demo(
     studies = list(STUDIES.values())
     run_studies(studies, budget="quick", executor="process", jobs=jobs, device="cpu", store=store, seeds=None,
                 retry_failed=False)
-    entries, index = _write_report(store, [s.name for s in studies], "quick", out, geometry=True)
+    entries, index = _write_report(store, [s.name for s in studies], "quick", out, geometry=True, jobs=jobs)
     for e in entries:
         _print_verdicts(e.verdicts, e.rows)
     print(f"report written to {index.resolve()}")

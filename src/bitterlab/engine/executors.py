@@ -92,7 +92,8 @@ def _run_marked(unit: list[Trial], marks: str) -> list[Result]:
     return results
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` spawned processes set up by :func:`init_worker` (one thread each, ending with the driver)."""
     return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=init_worker)
 
 
@@ -141,7 +142,7 @@ class ProcessExecutor:
     def _round(self, units: list[list[Trial]], marks: str, jobs: int | None = None
                ) -> Iterator[tuple[list[Trial], list[Result] | None]]:
         """Run units in one pool; yield (unit, results), or (unit, None) if the pool broke under it."""
-        pool = _pool(jobs or self.jobs)
+        pool = worker_pool(jobs or self.jobs)
         futures: dict[Future[list[Result]], list[Trial]] = {pool.submit(_run_marked, u, marks): u for u in units}
         broken = False
         try:

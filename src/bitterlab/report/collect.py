@@ -49,21 +49,35 @@ class GeometryInputs:
     ends: tuple[str, str]
 
 
-def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None) -> list[StudyEntry]:
-    """One entry per study with results in ``df``; verdicts at ``budget`` (default: full if any, else quick).
-    Raises ``LookupError`` for a study without results at that budget."""
+def analyse(study: Study, rows: pd.DataFrame, budget: str | None = None) -> StudyEntry:
+    """One study's entry from its result rows: verdicts at ``budget`` (default: full if any, else quick)
+    and the selected sweeps. Raises ``LookupError`` when there are no results at that budget."""
     from bitterlab.analysis import verdict
 
-    entries = []
-    for s in studies:
-        rows = df[df["study"] == s.name]
-        verdicts = verdict(s, rows, budget=budget)
-        chosen = verdicts[0].budget
-        mine = rows[rows["budget"] == chosen]
-        main, side, sweep = _sweeps(s, mine, chosen)
-        entries.append(StudyEntry(study=s, rows=mine, verdicts=verdicts, budget=chosen, main=main, secondary=side,
-                                  sweep=sweep))
-    return entries
+    verdicts = verdict(study, rows, budget=budget)
+    chosen = verdicts[0].budget
+    mine = rows[rows["budget"] == chosen]
+    main, side, sweep = _sweeps(study, mine, chosen)
+    return StudyEntry(study=study, rows=mine, verdicts=verdicts, budget=chosen, main=main, secondary=side,
+                      sweep=sweep)
+
+
+def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None, *, jobs: int = 1) -> list[StudyEntry]:
+    """One entry per study with results in ``df`` (:func:`analyse`), in the order of ``studies``. With
+    ``jobs`` > 1 the studies are analysed in that many worker processes, those with the most result rows
+    first (each analysis is a pure function of its rows: the entries are the same as with one job).
+    Raises ``LookupError`` for a study without results at that budget."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    parts = [df[df["study"] == s.name] for s in studies]
+    if jobs == 1 or len(studies) < 2:
+        return [analyse(s, rows, budget) for s, rows in zip(studies, parts, strict=True)]
+    from bitterlab.engine.executors import worker_pool
+
+    order = sorted(range(len(studies)), key=lambda i: -len(parts[i]))
+    with worker_pool(min(jobs, len(studies))) as pool:
+        futures = {i: pool.submit(analyse, studies[i], parts[i], budget) for i in order}
+        return [futures[i].result() for i in range(len(studies))]
 
 
 def geometry_inputs(out: Path, *, frames: int = 24) -> GeometryInputs:
