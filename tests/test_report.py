@@ -66,6 +66,8 @@ def test_analysis_in_worker_processes_equals_one_process(tmp_path):
     assert [[v.to_json() for v in e.verdicts] for e in two] == [[v.to_json() for v in e.verdicts] for e in one]
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         collect(df, studies, jobs=0)
+    with pytest.raises(LookupError, match="no results for study 'seasonal'"):  # found before any analysis runs
+        collect(df, [*studies, STUDIES["seasonal"]], jobs=2)
 
 
 @pytest.fixture(scope="module")

@@ -164,7 +164,7 @@ def polish(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.ndarray, 
             # the next m halvings of each pending row at once (m > 1 only when few rows are pending):
             # the first that passes is the one the one-at-a-time search would have taken
             m = max(1, min(HALVINGS - tried, BLOCK // len(k)))
-            steps = step[k, None] * 0.5 ** np.arange(m)  # (K, m), exact: powers of two
+            steps = step[k, None] * 0.5 ** np.arange(m)  # (K, m): exact, as halving is (unless subnormal)
             base, dk = np.repeat(th[k], m, axis=0), np.repeat(d[k], m, axis=0)
             cand = np.clip(base + steps.reshape(-1, 1) * dk, lower, upper)
             cv, cg = value_and_grad(family, cand, design, log_y, np.repeat(w[idx[k]], m, axis=0), censored)

@@ -195,8 +195,9 @@ def split_axes(study: Study, task: str, rows: pd.DataFrame,
     return main, sweep
 
 
-def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> list[Verdict]:
-    """One verdict per task of ``study`` from the results table ``df`` (any studies)."""
+def budget_rows(study: Study, df: pd.DataFrame, budget: str | None = None) -> tuple[pd.DataFrame, str]:
+    """``study``'s rows of ``df`` at ``budget`` (default: full if any, else quick) and that budget;
+    ``LookupError`` when there are none."""
     rows = df[df["study"] == study.name]
     if rows.empty:
         raise LookupError(f"no results for study {study.name!r} in the store (run: bitterlab run {study.name})")
@@ -204,6 +205,12 @@ def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> lis
     rows = rows[rows["budget"] == budget]
     if rows.empty:
         raise LookupError(f"no results for study {study.name!r} at budget {budget!r}")
+    return rows, budget
+
+
+def verdict(study: Study, df: pd.DataFrame, *, budget: str | None = None) -> list[Verdict]:
+    """One verdict per task of ``study`` from the results table ``df`` (any studies)."""
+    rows, budget = budget_rows(study, df, budget)
     out = []
     for t in study.tasks:
         if not (rows["task"] == t.name).any():

@@ -3,6 +3,7 @@ page's tables and animation (geometry module). The templates only format these v
 
 from __future__ import annotations
 
+from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +67,14 @@ def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None, *
     """One entry per study with results in ``df`` (:func:`analyse`), in the order of ``studies``. With
     ``jobs`` > 1 the studies are analysed in that many worker processes, those with the most result rows
     first (each analysis is a pure function of its rows: the entries are the same as with one job).
-    Raises ``LookupError`` for a study without results at that budget."""
+    Raises ``LookupError`` for a study without results at that budget, before any analysis starts."""
+    from bitterlab.analysis.verdict import budget_rows
+
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     parts = [df[df["study"] == s.name] for s in studies]
+    for s, rows in zip(studies, parts, strict=True):
+        budget_rows(s, rows, budget)
     if jobs == 1 or len(studies) < 2:
         return [analyse(s, rows, budget) for s, rows in zip(studies, parts, strict=True)]
     from bitterlab.engine.executors import worker_pool
@@ -77,6 +82,11 @@ def collect(df: pd.DataFrame, studies: list[Study], budget: str | None = None, *
     order = sorted(range(len(studies)), key=lambda i: -len(parts[i]))
     with worker_pool(min(jobs, len(studies))) as pool:
         futures = {i: pool.submit(analyse, studies[i], parts[i], budget) for i in order}
+        done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:  # drop the analyses not yet started (those running finish first)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise failed[0].exception()
         return [futures[i].result() for i in range(len(studies))]
 
 
