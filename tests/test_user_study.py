@@ -14,6 +14,7 @@ from bitterlab.cli import app
 from bitterlab.engine import InlineExecutor, ProcessExecutor
 from bitterlab.studies import STUDIES, StudyRefError, resolve
 from bitterlab.study import expand
+from made_up import write_made_up
 from toy import USER_STUDY, user_study_file as write
 
 runner = CliRunner()
@@ -134,8 +135,11 @@ def test_the_readme_example_runs_through_the_cli(tmp_path):
         assert all(p["values"]["lr"] in (0.1, 0.3, 1.0) and p["grid_points"] == 3 for p in chosen)
         assert v["unconverged"][contender] is not None
     out = tmp_path / "rep"
-    res = runner.invoke(app, ["report", ref, "--out", str(out), "--no-geometry", "--store", store])
+    write_made_up(tmp_path / "r.duckdb", [STUDIES["grammar"]])  # two studies: analysed in 2 spawned workers,
+    res = runner.invoke(app, ["report", ref, "grammar", "--jobs", "2", "--out", str(out), "--no-geometry",
+                              "--store", store])  # which must import my_study.py by its name
     assert res.exit_code == 0, res.output
+    assert (out / "grammar.html").exists()
     page = (out / "my-cycle.html").read_text()
     assert f"bitterlab run {ref} --budget quick" in page
     res = runner.invoke(app, ["export", str(tmp_path / "r.csv"), "--study", ref, "--store", store])

@@ -273,7 +273,7 @@ def report(
     budget: Annotated[str | None, typer.Option(help="Budget to read (default: full if present, else quick).")] = None,
     geometry: Annotated[bool, typer.Option("--geometry/--no-geometry", help="Include the geometry page (regimes "
                                            "table, geodesic animation; ~15 s).")] = True,
-    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for the analysis (one study each at a time).")] = 2,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for the analysis (each analyses one study at a time).")] = 2,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """Write the static report: index.html (scoreboard), index.md, a page, PNG and JSON per study, geometry.html.
