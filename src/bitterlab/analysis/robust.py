@@ -36,6 +36,7 @@ from bitterlab.analysis.families import Family
 
 DELTA = 1e-3  # Huber threshold on log-residuals (Hoffmann et al. 2022)
 SCREEN = 25  # iterations of the short polish every grid point gets in an exhaustive fit
+E_FLOOR = 1e-9  # E below this share of the smallest loss is zero to every prediction: the fit's floor on E
 HALVINGS = 40  # the most step halvings of one line search
 BLOCK = 64  # candidate points per objective call in a line search with few rows pending (speed only)
 
@@ -119,10 +120,14 @@ def polish(family: Family, theta: np.ndarray, x: np.ndarray, log_y: np.ndarray, 
     Alg. 7.4/7.5) with a backtracking Armijo line search; vectorised over rows. Every accepted step
     lowers J, so no row ends worse than its start. The family's box on the shape parameters is kept by
     projection: components at a bound whose gradient points outward are frozen for the step, and the
-    trial point is clipped (projected L-BFGS). Stops a row when the relative decrease is below
-    ``ftol`` or the largest gradient entry below ``gtol`` (scipy's L-BFGS-B criteria, but the decrease
-    is relative to J itself, not to max(J, 1): J is tiny on near-exact data). Returns (θ, J)."""
+    trial point is clipped (projected L-BFGS); log E is kept at or above log(``E_FLOOR`` · min y). Stops a row
+    when the relative decrease is below ``ftol`` or the largest gradient entry below ``gtol`` (scipy's
+    L-BFGS-B criteria, but the decrease is relative to J itself, not to max(J, 1): J is tiny on near-exact
+    data). Returns (θ, J)."""
     lower, upper = family.box(float(x.min()), float(x.max()))
+    # log E ≥ log(E_FLOOR · min y): where the data want E = 0, log E is a flat direction that L-BFGS
+    # otherwise follows to −1,500 and beyond, until E underflows to 0 (a positive parameter reported as 0)
+    lower[0] = max(lower[0], float(np.min(log_y)) + np.log(E_FLOOR))
     theta = np.clip(np.array(theta, float), lower, upper)
     b, p = theta.shape
     design = Design.of(x)
@@ -229,7 +234,7 @@ def varpro_starts(family: Family, x: np.ndarray, y: np.ndarray, w: np.ndarray, *
     pick = np.argmin(res, axis=0)
     e = np.choose(pick, [c[0] for c in cands])
     a = np.choose(pick, [c[1] for c in cands])
-    floor = 1e-9 * float(y.min())
+    floor = E_FLOOR * float(y.min())
     log_e, log_a = np.log(np.maximum(e, floor)), np.log(np.maximum(a, floor))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         log_pred = np.logaddexp(log_e[:, :, None], log_a[:, :, None] + np.log(np.maximum(phi, 1e-300))[None])
